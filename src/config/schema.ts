@@ -1,0 +1,117 @@
+/**
+ * June's one configuration schema. Every option has a default and a one-line doc (`.describe`).
+ *
+ * Keys are camelCase here and in the config file; the environment variable is JUNE_ + SCREAMING_SNAKE of
+ * the key (llmBaseUrl → JUNE_LLM_BASE_URL). Options marked secret are redacted by `june config` and logs.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const xdg = (envName: string, fallback: string) => process.env[envName] || path.join(os.homedir(), fallback);
+const defaultModelsDir = () => path.join(xdg('XDG_CACHE_HOME', '.cache'), 'june', 'models');
+const defaultDataDir = () => path.join(xdg('XDG_DATA_HOME', '.local/share'), 'june');
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+export const configSchema = z.object({
+  // ----- providers
+  stt: z
+    .enum(['auto', 'pocketsphinx', 'whisper', 'openai'])
+    .default('auto')
+    .describe('Speech-to-text provider; auto = whisper if its model is cached, else pocketsphinx'),
+  llm: z
+    .enum(['auto', 'openai', 'llama'])
+    .default('auto')
+    .describe('LLM provider; auto = openai if JUNE_LLM_BASE_URL is set, else the embedded llama'),
+  tts: z.enum(['espeak-ng', 'openai']).default('espeak-ng').describe('Text-to-speech provider'),
+
+  // ----- LLM
+  llmBaseUrl: z.string().url().optional().describe('OpenAI-compatible server base URL, e.g. http://gpu:8000/v1'),
+  llmModel: z
+    .string()
+    .default('Qwen/Qwen3-30B-A3B-Thinking-2507')
+    .describe('Model name sent to the OpenAI-compatible server'),
+  llmApiKey: z.string().optional().describe('API key for the LLM server (secret)'),
+  llmModelPath: z
+    .string()
+    .optional()
+    .describe('GGUF file for the embedded llama provider; default: the cached default model'),
+  llmTemperature: z.coerce.number().min(0).max(2).default(0.6).describe('Sampling temperature'),
+  llmMaxTokens: int(1).default(1024).describe('Maximum tokens generated per reply (thinking included)'),
+  llmContextSize: int(256).default(4096).describe('Context window for the embedded llama provider'),
+  llmRetries: int(0, 10).default(3).describe('Retries on connection errors and 5xx from the LLM server'),
+  systemPrompt: z
+    .string()
+    .default(
+      'You are June, a helpful voice assistant. Answer briefly and conversationally, in plain sentences without markdown, because your answer is spoken aloud.',
+    )
+    .describe('System prompt for every conversation'),
+  historyTurns: int(0).default(20).describe('How many past messages of a conversation are sent to the LLM'),
+
+  // ----- STT
+  sttBaseUrl: z.string().url().optional().describe('OpenAI-compatible /v1/audio/transcriptions base URL'),
+  sttModel: z.string().default('base.en').describe('STT model: whisper.cpp model name or server model name'),
+  sttApiKey: z.string().optional().describe('API key for the STT server (secret)'),
+  sttLanguage: z.string().default('auto').describe('Spoken language hint ("auto" to detect where supported)'),
+
+  // ----- TTS
+  ttsBaseUrl: z.string().url().optional().describe('OpenAI-compatible /v1/audio/speech base URL'),
+  ttsModel: z.string().default('kokoro').describe('TTS model name sent to the speech server'),
+  ttsVoice: z.string().optional().describe('Voice name; default: chosen by language'),
+  ttsApiKey: z.string().optional().describe('API key for the TTS server (secret)'),
+
+  // ----- storage
+  modelsDir: z.string().default(defaultModelsDir).describe('Model cache directory'),
+  dataDir: z.string().default(defaultDataDir).describe('Data directory (task database, conversations)'),
+  offline: bool.default(false).describe('Never download models; fail with a clear message instead'),
+
+  // ----- audio limits
+  audioMaxBytes: int(1).default(20 * 1024 * 1024).describe('Largest accepted audio input, in bytes'),
+  audioMaxSeconds: z.coerce.number().positive().default(600).describe('Longest accepted audio input, in seconds'),
+  vadThresholdDb: z.coerce.number().default(-45).describe('Energy gate: frames louder than this (dBFS) may be speech'),
+  vadMinSpeechMs: int(0).default(250).describe('Minimum voiced time for a clip to count as speech'),
+  replyFormat: z.enum(['ogg', 'mp3', 'wav']).default('ogg').describe('Audio format of spoken replies'),
+
+  // ----- stage timeouts (ms; 0 = none)
+  decodeTimeoutMs: int(0).default(30_000).describe('Time limit for decoding input audio'),
+  sttTimeoutMs: int(0).default(120_000).describe('Time limit for speech-to-text'),
+  llmTimeoutMs: int(0).default(180_000).describe('Time limit for the whole LLM reply'),
+  llmFirstTokenTimeoutMs: int(0).default(60_000).describe('Time limit until the LLM sends anything'),
+  ttsTimeoutMs: int(0).default(60_000).describe('Time limit for synthesising one sentence'),
+
+  // ----- tasks
+  queue: z.enum(['sqlite', 'bullmq']).default('sqlite').describe('Task queue backend'),
+  redisUrl: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the bullmq queue (secret if it has a password)'),
+  taskMaxAttempts: int(1, 100).default(3).describe('Attempts before a task is dead-lettered'),
+  taskLeaseMs: int(1000).default(30_000).describe('Lease on an active task; expired leases are retried'),
+  workerCapabilities: list.default(['voice', 'chat']).describe('Capabilities of in-process workers'),
+  workerConcurrency: int(1, 256).default(2).describe('Tasks a worker runs at once'),
+
+  // ----- observability
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
+  tracing: z.enum(['none', 'console']).default('none').describe('Where OpenTelemetry spans go'),
+});
+
+export type JuneConfig = z.output<typeof configSchema>;
+export type JuneConfigInput = z.input<typeof configSchema>;
+
+/** Keys whose values are never printed. */
+export const secretKeys: ReadonlySet<keyof JuneConfig> = new Set<keyof JuneConfig>([
+  'llmApiKey',
+  'sttApiKey',
+  'ttsApiKey',
+]);
+
+export const configKeys = Object.keys(configSchema.shape) as (keyof JuneConfig)[];
+
+/** llmBaseUrl → JUNE_LLM_BASE_URL */
+export function envNameFor(key: string): string {
+  return 'JUNE_' + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}

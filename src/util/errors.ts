@@ -1,0 +1,132 @@
+/**
+ * Error classes shared by every part of June.
+ *
+ * Every error that can reach a user carries `userMessage`: one clear sentence, never a stack trace.
+ * `code` is stable (used in logs, metrics labels and API errors); `retryable` tells the task layer
+ * whether another attempt can help (a corrupt file never gets better, a 503 might).
+ */
+export interface JuneErrorOptions {
+  code: string;
+  userMessage?: string;
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class JuneError extends Error {
+  readonly code: string;
+  readonly userMessage: string;
+  readonly retryable: boolean;
+
+  constructor(message: string, options: JuneErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.userMessage = options.userMessage ?? message;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A configuration value is missing or invalid. `key` is the env/config key that is wrong. */
+export class ConfigError extends JuneError {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(`Invalid config ${key}: ${message}`, { code: 'config_invalid' });
+    this.key = key;
+  }
+}
+
+export type AudioErrorCode =
+  | 'audio_empty'
+  | 'audio_not_audio'
+  | 'audio_corrupt'
+  | 'audio_too_long'
+  | 'audio_too_large'
+  | 'audio_unsupported'
+  | 'audio_no_speech'
+  | 'audio_engine_missing';
+
+/** The user's audio cannot be used. Never retryable: the same bytes will fail the same way. */
+export class AudioError extends JuneError {
+  declare readonly code: AudioErrorCode;
+  constructor(code: AudioErrorCode, message: string, userMessage: string, cause?: unknown) {
+    super(message, { code, userMessage, retryable: false, cause });
+  }
+}
+
+/** A provider (STT, LLM, TTS) failed. `provider` is e.g. "openai-llm" or "espeak-ng". */
+export class ProviderError extends JuneError {
+  readonly provider: string;
+  readonly status: number | undefined;
+  constructor(
+    provider: string,
+    message: string,
+    options: { code?: string; retryable?: boolean; status?: number; userMessage?: string; cause?: unknown } = {},
+  ) {
+    super(`${provider}: ${message}`, {
+      code: options.code ?? 'provider_error',
+      retryable: options.retryable ?? false,
+      userMessage: options.userMessage ?? 'Something went wrong while I was working on that. Please try again.',
+      cause: options.cause,
+    });
+    this.provider = provider;
+    this.status = options.status;
+  }
+}
+
+/** The provider's server cannot be reached at all (connection refused, DNS, …). */
+export class ProviderUnavailableError extends ProviderError {
+  constructor(provider: string, url: string, cause?: unknown) {
+    super(provider, `cannot reach ${url}${cause instanceof Error ? ` (${cause.message})` : ''}`, {
+      code: 'provider_unavailable',
+      retryable: true,
+      userMessage: 'My language model server is not reachable right now. Please try again in a moment.',
+      cause,
+    });
+  }
+}
+
+/** The model output could not be understood (malformed JSON, broken stream). */
+export class MalformedOutputError extends ProviderError {
+  constructor(provider: string, message: string, cause?: unknown) {
+    super(provider, message, { code: 'malformed_output', retryable: true, cause });
+  }
+}
+
+/** A model file is missing and could not be downloaded. */
+export class ModelError extends JuneError {
+  constructor(code: 'model_not_found' | 'model_download_failed' | 'model_offline' | 'model_checksum' | 'model_invalid', message: string, cause?: unknown) {
+    super(message, { code, retryable: code === 'model_download_failed', cause, userMessage: message });
+  }
+}
+
+/** A stage ran past its time limit. */
+export class StageTimeoutError extends JuneError {
+  readonly stage: string;
+  constructor(stage: string, ms: number) {
+    super(`${stage} timed out after ${ms} ms`, {
+      code: 'timeout',
+      retryable: true,
+      userMessage: 'That took too long to answer. Please try again.',
+    });
+    this.stage = stage;
+  }
+}
+
+/** The caller cancelled the work (AbortSignal). */
+export class CancelledError extends JuneError {
+  constructor(message = 'cancelled') {
+    super(message, { code: 'cancelled', retryable: false, userMessage: 'Cancelled.' });
+  }
+}
+
+/** Turns anything thrown into a JuneError so callers can rely on code/userMessage. */
+export function toJuneError(err: unknown): JuneError {
+  if (err instanceof JuneError) return err;
+  if (err instanceof Error && err.name === 'AbortError') return new CancelledError(err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  return new JuneError(message, {
+    code: 'internal',
+    userMessage: 'Something went wrong on my side. Please try again.',
+    cause: err,
+  });
+}
