@@ -70,6 +70,11 @@ export const configSchema = z.object({
   // ----- storage
   modelsDir: z.string().default(defaultModelsDir).describe('Model cache directory'),
   dataDir: z.string().default(defaultDataDir).describe('Data directory (task database, conversations)'),
+  modelBaseUrl: z
+    .string()
+    .url()
+    .default('https://huggingface.co')
+    .describe('Hugging Face (or mirror) base URL that model downloads come from'),
   offline: bool.default(false).describe('Never download models; fail with a clear message instead'),
 
   // ----- audio limits

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { toJuneError } from '../util/errors.js';
+
+/** Parses and runs the CLI; maps any error to exit code 1 and a one-line reason on stderr. */
+export async function runCli(program: Command, argv: string[]): Promise<void> {
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      // help and version exit 0; usage errors already printed by commander
+      process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2;
+      return;
+    }
+    const e = toJuneError(err);
+    process.stderr.write(`june: ${e.message}\n`);
+    if (process.env.JUNE_LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = e.code === 'config_invalid' ? 78 : 1;
+  }
+}
