@@ -1,0 +1,62 @@
+/**
+ * OpenTelemetry tracing. June creates spans through @opentelemetry/api; the SDK provider is installed by
+ * `setupTracing` (console exporter, or an in-memory exporter for tests). Without it the API is a no-op and
+ * costs nothing. Parent spans are passed explicitly (no async context manager needed).
+ */
+import { context, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { toJuneError } from '../util/errors.js';
+
+export const TRACER_NAME = 'june';
+
+let provider: BasicTracerProvider | undefined;
+
+/** Installs a global tracer provider exporting to `exporter` (or the console). Returns it for shutdown. */
+export function setupTracing(exporter: SpanExporter | 'console'): BasicTracerProvider {
+  const exp = exporter === 'console' ? new ConsoleSpanExporter() : exporter;
+  provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exp)] });
+  trace.setGlobalTracerProvider(provider);
+  return provider;
+}
+
+export function getTracer(): Tracer {
+  return trace.getTracer(TRACER_NAME);
+}
+
+/** Starts a child span of `parent` (or a root span). */
+export function startSpan(name: string, parent?: Span, attributes?: Attributes): Span {
+  const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();
+  return getTracer().startSpan(name, { attributes }, ctx);
+}
+
+/** Runs `fn` inside a child span; records errors and always ends the span. */
+export async function inSpan<T>(
+  name: string,
+  parent: Span | undefined,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const span = startSpan(name, parent, attributes);
+  try {
+    const result = await fn(span);
+    span.setStatus({ code: SpanStatusCode.OK });
+    return result;
+  } catch (err) {
+    recordSpanError(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+export function recordSpanError(span: Span, err: unknown): void {
+  const e = toJuneError(err);
+  span.recordException(err instanceof Error ? err : new Error(String(err)));
+  span.setAttribute('error.type', e.code);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+}

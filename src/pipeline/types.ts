@@ -1,0 +1,78 @@
+import type { ChatMessage, ToolCall, Transcript } from '../providers/types.js';
+
+export type ReplyFormat = 'ogg' | 'mp3' | 'wav';
+
+export interface TurnInputBase {
+  /** Where the turn came from (cli, telegram, discord, web); a metrics label. */
+  platform?: string;
+  /** Earlier messages of this conversation, oldest first (no system prompt). */
+  history?: ChatMessage[];
+  /** Language hint for STT and the TTS voice ("auto" to detect). */
+  language?: string;
+  /** Produce a spoken reply (default: true for audio input, false for text). */
+  speak?: boolean;
+  replyFormat?: ReplyFormat;
+  signal?: AbortSignal;
+  /** Live events (stage timings, transcript, streamed text). */
+  onEvent?: (event: TurnEvent) => void;
+}
+
+export type TurnInput =
+  (TurnInputBase & { kind: 'audio'; audio: Buffer }) | (TurnInputBase & { kind: 'text'; text: string });
+
+export type Stage = 'decode' | 'vad' | 'stt' | 'llm' | 'tts' | 'encode';
+
+export type TurnEvent =
+  | { type: 'stage_start'; stage: Stage; atMs: number }
+  | { type: 'stage_end'; stage: Stage; atMs: number; durationMs: number; ok: boolean }
+  | { type: 'transcript'; transcript: Transcript }
+  | { type: 'reasoning_delta'; text: string }
+  | { type: 'text_delta'; text: string }
+  | { type: 'sentence'; index: number; text: string }
+  | { type: 'audio_chunk'; index: number; durationSec: number; atMs: number }
+  | { type: 'note'; message: string };
+
+/** Milliseconds; absent when the stage did not run. */
+export interface TurnTimings {
+  decodeMs?: number;
+  vadMs?: number;
+  sttMs?: number;
+  llmFirstTokenMs?: number;
+  llmFirstAnswerTokenMs?: number;
+  llmTotalMs?: number;
+  /** How long the first sentence took to synthesize. */
+  ttsFirstChunkMs?: number;
+  ttsTotalMs?: number;
+  encodeMs?: number;
+  /** From turn start to the first sentence of reply audio being ready. */
+  timeToFirstAudioMs?: number;
+  totalMs: number;
+  /** Wall time not spent inside a model/codec stage: June's own orchestration cost. */
+  overheadMs: number;
+  /** Length of the input audio, seconds. */
+  inputAudioSec?: number;
+  /** Length of the reply audio, seconds. */
+  replyAudioSec?: number;
+}
+
+export type TurnStatus = 'ok' | 'no_speech' | 'empty_transcript';
+
+export interface TurnResult {
+  status: TurnStatus;
+  /** The user's words (the transcript for audio, the text for text turns). */
+  userText: string;
+  transcript?: Transcript;
+  /** The answer shown to the user (no reasoning, no tool-call markup). */
+  text: string;
+  /** The model's reasoning, kept for the turn record only. */
+  reasoning: string;
+  toolCalls: ToolCall[];
+  language?: string;
+  audio?: { format: ReplyFormat; mimeType: string; data: Buffer; durationSec: number };
+  /** Degradations the user should know of (e.g. "voice unavailable, text only"). */
+  notes: string[];
+  timings: TurnTimings;
+  /** The messages to append to the conversation history. */
+  newMessages: ChatMessage[];
+  llmModel: string;
+}
