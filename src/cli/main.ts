@@ -7,13 +7,23 @@
 import { Command } from 'commander';
 import { runCli } from './run.js';
 // ---- command modules (one import + one register line each)
+import * as ask from './commands/ask.js';
 import * as config from './commands/config.js';
+import * as doctor from './commands/doctor.js';
+import * as models from './commands/models.js';
+import * as speak from './commands/speak.js';
+import * as transcribe from './commands/transcribe.js';
 
 const program = new Command('june')
   .description('June: a self-hosted, voice-first AI assistant')
   .version('0.1.0')
   .showHelpAfterError();
 
+ask.register(program);
+transcribe.register(program);
+speak.register(program);
+models.register(program);
+doctor.register(program);
 config.register(program);
 
 await runCli(program, process.argv);

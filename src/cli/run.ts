@@ -15,7 +15,8 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     }
     const e = toJuneError(err);
     process.stderr.write(`june: ${e.message}\n`);
-    if (process.env.JUNE_LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (process.env.JUNE_LOG_LEVEL === 'debug' && err instanceof Error)
+      process.stderr.write(`${err.stack}\n`);
     process.exitCode = e.code === 'config_invalid' ? 78 : 1;
   }
 }

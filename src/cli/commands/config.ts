@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, redactConfig } from '../../config/load.js';
-import { configSchema, envNameFor } from '../../config/schema.js';
+import { configKeys, configSchema, envNameFor } from '../../config/schema.js';
 
 export function register(program: Command): void {
   program
@@ -11,7 +11,9 @@ export function register(program: Command): void {
     .action((opts: { json?: boolean; docs?: boolean }) => {
       if (opts.docs) {
         for (const [key, schema] of Object.entries(configSchema.shape)) {
-          process.stdout.write(`${envNameFor(key).padEnd(30)} ${key.padEnd(24)} ${schema.description ?? ''}\n`);
+          process.stdout.write(
+            `${envNameFor(key).padEnd(30)} ${key.padEnd(24)} ${schema.description ?? ''}\n`,
+          );
         }
         return;
       }
@@ -20,8 +22,11 @@ export function register(program: Command): void {
         process.stdout.write(JSON.stringify(config, null, 2) + '\n');
         return;
       }
-      for (const [k, v] of Object.entries(config)) {
-        process.stdout.write(`${envNameFor(k).padEnd(30)} ${v === undefined ? '(unset)' : JSON.stringify(v)}\n`);
+      for (const k of configKeys) {
+        const v = config[k];
+        process.stdout.write(
+          `${envNameFor(k).padEnd(30)} ${v === undefined ? '(unset)' : JSON.stringify(v)}\n`,
+        );
       }
     });
 }

@@ -1,0 +1,206 @@
+/**
+ * `june doctor`: checks everything June needs and prints the fix for each problem.
+ * Exit code 1 when a check that the current configuration depends on fails.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { JuneConfig } from '../../config/schema.js';
+import { isModelCached, modelPath } from '../../models/manager.js';
+import { DEFAULT_LLM_MODEL_ID } from '../../models/registry.js';
+import { resolveLlmKind, resolveSttKind, whisperModelId } from '../../providers/factory.js';
+import { cliContext } from '../context.js';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  /** Only a warning: June works without it in the current configuration. */
+  optional?: boolean;
+  detail: string;
+  fix?: string;
+}
+
+function version(cmd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 5000 }, (err, stdout, stderr) => {
+      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
+      resolve(((stdout || stderr).split('\n').find((l) => l.trim()) ?? 'installed').trim());
+    });
+  });
+}
+
+async function binaryCheck(
+  name: string,
+  cmd: string,
+  args: string[],
+  pkg: string,
+  optional = false,
+): Promise<Check> {
+  const v = await version(cmd, args);
+  return v
+    ? { name, ok: true, detail: v.slice(0, 80) }
+    : {
+        name,
+        ok: false,
+        optional,
+        detail: `${cmd} not found`,
+        fix: `run scripts/setup.sh (or: sudo apt-get install -y ${pkg})`,
+      };
+}
+
+async function reachable(url: string, apiKey?: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(url.replace(/\/$/, '') + '/models', {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.timeout(5000),
+    });
+    return res.status < 500 ? undefined : `HTTP ${res.status}`;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    return cause?.code ?? (err as Error).message;
+  }
+}
+
+export async function runChecks(config: JuneConfig): Promise<Check[]> {
+  const sttKind = resolveSttKind(config);
+  const llmKind = resolveLlmKind(config);
+  const checks: Check[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  checks.push(
+    major >= 20
+      ? { name: 'node', ok: true, detail: process.version }
+      : { name: 'node', ok: false, detail: process.version, fix: 'install Node.js 20 or newer' },
+  );
+  checks.push(await binaryCheck('ffmpeg', 'ffmpeg', ['-version'], 'ffmpeg'));
+  checks.push(await binaryCheck('ffprobe', 'ffprobe', ['-version'], 'ffmpeg'));
+  checks.push(
+    await binaryCheck('espeak-ng', 'espeak-ng', ['--version'], 'espeak-ng', config.tts !== 'espeak-ng'),
+  );
+  const ps = await binaryCheck(
+    'pocketsphinx',
+    'pocketsphinx_continuous',
+    ['-h'],
+    'pocketsphinx pocketsphinx-en-us',
+    sttKind !== 'pocketsphinx',
+  );
+  checks.push(ps);
+  checks.push(
+    await binaryCheck(
+      'redis-server',
+      'redis-server',
+      ['--version'],
+      'redis-server',
+      config.queue !== 'bullmq',
+    ),
+  );
+
+  try {
+    await fs.mkdir(config.modelsDir, { recursive: true });
+    await fs.access(config.modelsDir, fs.constants.W_OK);
+    checks.push({ name: 'models dir', ok: true, detail: config.modelsDir });
+  } catch (err) {
+    checks.push({
+      name: 'models dir',
+      ok: false,
+      detail: `${config.modelsDir}: ${(err as Error).message}`,
+      fix: 'set JUNE_MODELS_DIR to a writable directory',
+    });
+  }
+  try {
+    await fs.mkdir(config.dataDir, { recursive: true });
+    await fs.access(config.dataDir, fs.constants.W_OK);
+    checks.push({ name: 'data dir', ok: true, detail: config.dataDir });
+  } catch (err) {
+    checks.push({
+      name: 'data dir',
+      ok: false,
+      detail: `${config.dataDir}: ${(err as Error).message}`,
+      fix: 'set JUNE_DATA_DIR to a writable directory',
+    });
+  }
+
+  const wid = whisperModelId(config.sttModel);
+  const whisperCached = isModelCached(config, wid);
+  checks.push({
+    name: `stt (${sttKind})`,
+    ok: sttKind !== 'whisper' || whisperCached,
+    optional: sttKind !== 'whisper',
+    detail: whisperCached
+      ? `whisper model cached: ${modelPath(config, wid)}`
+      : `whisper model ${config.sttModel} not downloaded`,
+    ...(whisperCached ? {} : { fix: `june models pull ${wid}  (then JUNE_STT=whisper, or leave auto)` }),
+  });
+  if (sttKind === 'openai' && config.sttBaseUrl) {
+    const err = await reachable(config.sttBaseUrl, config.sttApiKey);
+    checks.push({
+      name: 'stt server',
+      ok: !err,
+      detail: err ? `${config.sttBaseUrl}: ${err}` : config.sttBaseUrl,
+      fix: 'start the speech server or fix JUNE_STT_BASE_URL',
+    });
+  }
+  if (config.tts === 'openai' && config.ttsBaseUrl) {
+    const err = await reachable(config.ttsBaseUrl, config.ttsApiKey);
+    checks.push({
+      name: 'tts server',
+      ok: !err,
+      detail: err ? `${config.ttsBaseUrl}: ${err}` : config.ttsBaseUrl,
+      fix: 'start the speech server or fix JUNE_TTS_BASE_URL',
+    });
+  }
+
+  if (llmKind === 'openai' && config.llmBaseUrl) {
+    const err = await reachable(config.llmBaseUrl, config.llmApiKey);
+    checks.push({
+      name: 'llm server',
+      ok: !err,
+      detail: err ? `${config.llmBaseUrl}: ${err}` : `${config.llmBaseUrl} (${config.llmModel})`,
+      fix: 'start your OpenAI-compatible server (e.g. vllm serve …) or fix JUNE_LLM_BASE_URL',
+    });
+  } else {
+    const id = config.llmModelPath ?? DEFAULT_LLM_MODEL_ID;
+    const present = config.llmModelPath
+      ? await fs.access(config.llmModelPath).then(
+          () => true,
+          () => false,
+        )
+      : isModelCached(config, DEFAULT_LLM_MODEL_ID);
+    checks.push({
+      name: 'llm (embedded llama)',
+      ok: present || !config.offline,
+      optional: !config.offline,
+      detail: present
+        ? `model ready: ${config.llmModelPath ?? modelPath(config, id)}`
+        : `model ${id} not downloaded yet (downloads on first use)`,
+      ...(present
+        ? {}
+        : {
+            fix: config.llmModelPath ? 'fix JUNE_LLM_MODEL_PATH' : `june models pull ${DEFAULT_LLM_MODEL_ID}`,
+          }),
+    });
+  }
+  return checks;
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('Check binaries, models and servers, and print the fix for each problem')
+    .option('--json', 'as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = cliContext();
+      const checks = await runChecks(config);
+      const failed = checks.filter((c) => !c.ok && !c.optional);
+      if (opts.json)
+        process.stdout.write(JSON.stringify({ ok: failed.length === 0, checks }, null, 2) + '\n');
+      else {
+        for (const c of checks) {
+          const mark = c.ok ? 'ok  ' : c.optional ? 'warn' : 'FAIL';
+          process.stdout.write(`${mark}  ${c.name.padEnd(22)} ${c.detail}\n`);
+          if (!c.ok && c.fix) process.stdout.write(`      fix: ${c.fix}\n`);
+        }
+        process.stdout.write(failed.length ? `\n${failed.length} problem(s) found\n` : '\nall good\n');
+      }
+      if (failed.length) process.exitCode = 1;
+    });
+}

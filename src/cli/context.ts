@@ -1,0 +1,31 @@
+/**
+ * What every CLI command needs: the validated config, a logger at the configured level, and (lazily)
+ * the providers. Engines are only loaded by commands that use them.
+ */
+import { loadConfig } from '../config/load.js';
+import type { JuneConfig } from '../config/schema.js';
+import { createLogger, setLogger, type Logger } from '../observability/logger.js';
+import { setupTracing } from '../observability/tracing.js';
+
+export interface CliContext {
+  config: JuneConfig;
+  logger: Logger;
+}
+
+let ctx: CliContext | undefined;
+
+export function cliContext(overrides: Record<string, unknown> = {}): CliContext {
+  if (ctx && Object.keys(overrides).length === 0) return ctx;
+  const config = loadConfig({ overrides });
+  // CLI output goes to stdout; logs stay quiet unless asked for
+  const level = process.env.JUNE_LOG_LEVEL
+    ? config.logLevel
+    : config.logLevel === 'info'
+      ? 'warn'
+      : config.logLevel;
+  const logger = createLogger(level);
+  setLogger(logger);
+  if (config.tracing === 'console') setupTracing('console');
+  ctx = { config, logger };
+  return ctx;
+}

@@ -1,0 +1,124 @@
+/**
+ * Builds the configured providers. Each implementation module is imported lazily, so a user of the
+ * OpenAI-compatible servers never loads llama.cpp or whisper.cpp.
+ */
+import type { JuneConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import { isModelCached } from '../models/manager.js';
+import { renderProgress } from '../models/progress.js';
+import type { LanguageModel, SpeechToText, TextToSpeech } from './types.js';
+
+export interface Providers {
+  stt: SpeechToText;
+  llm: LanguageModel;
+  tts: TextToSpeech;
+  close(): Promise<void>;
+}
+
+export interface ProviderFactoryOptions {
+  logger: Logger;
+  /** Show download progress on stderr (CLI); off for servers, which log instead. */
+  progress?: boolean;
+}
+
+/** The STT provider that `stt: auto` means: whisper when its model is already cached, else pocketsphinx. */
+export function resolveSttKind(config: JuneConfig): Exclude<JuneConfig['stt'], 'auto'> {
+  if (config.stt !== 'auto') return config.stt;
+  if (config.sttBaseUrl) return 'openai';
+  return isModelCached(config, whisperModelId(config.sttModel)) ? 'whisper' : 'pocketsphinx';
+}
+
+/** The LLM provider that `llm: auto` means: the server when one is configured, else embedded llama. */
+export function resolveLlmKind(config: JuneConfig): Exclude<JuneConfig['llm'], 'auto'> {
+  if (config.llm !== 'auto') return config.llm;
+  return config.llmBaseUrl ? 'openai' : 'llama';
+}
+
+export function whisperModelId(name: string): string {
+  return name.startsWith('whisper-') ? name : `whisper-${name}`;
+}
+
+export async function createSpeechToText(
+  config: JuneConfig,
+  opts: ProviderFactoryOptions,
+): Promise<SpeechToText> {
+  const kind = resolveSttKind(config);
+  const onProgress = opts.progress ? renderProgress(`whisper ${config.sttModel}`) : undefined;
+  switch (kind) {
+    case 'pocketsphinx': {
+      const { PocketsphinxSpeechToText } = await import('./stt/pocketsphinx.js');
+      return new PocketsphinxSpeechToText({ logger: opts.logger });
+    }
+    case 'whisper': {
+      const { createWhisperSpeechToText } = await import('./stt/whisper-factory.js');
+      return createWhisperSpeechToText(config, { logger: opts.logger, onProgress });
+    }
+    case 'openai': {
+      const { OpenAiSpeechToText } = await import('./stt/openai-stt.js');
+      if (!config.sttBaseUrl) throw new Error('JUNE_STT_BASE_URL is required when JUNE_STT=openai');
+      return new OpenAiSpeechToText({
+        baseUrl: config.sttBaseUrl,
+        model: config.sttModel,
+        apiKey: config.sttApiKey,
+        logger: opts.logger,
+      });
+    }
+  }
+}
+
+export async function createLanguageModel(
+  config: JuneConfig,
+  opts: ProviderFactoryOptions,
+): Promise<LanguageModel> {
+  const kind = resolveLlmKind(config);
+  if (kind === 'openai') {
+    const { OpenAiLanguageModel } = await import('./llm/openai.js');
+    if (!config.llmBaseUrl) throw new Error('JUNE_LLM_BASE_URL is required when JUNE_LLM=openai');
+    return new OpenAiLanguageModel({
+      baseUrl: config.llmBaseUrl,
+      model: config.llmModel,
+      apiKey: config.llmApiKey,
+      retries: config.llmRetries,
+      firstTokenTimeoutMs: config.llmFirstTokenTimeoutMs,
+      logger: opts.logger,
+    });
+  }
+  const { createLlamaLanguageModel } = await import('./llm/llama-factory.js');
+  const onProgress = opts.progress ? renderProgress('language model') : undefined;
+  return createLlamaLanguageModel(config, { logger: opts.logger, onProgress });
+}
+
+export async function createTextToSpeech(
+  config: JuneConfig,
+  opts: ProviderFactoryOptions,
+): Promise<TextToSpeech> {
+  if (config.tts === 'openai') {
+    const { OpenAiTextToSpeech } = await import('./tts/openai-tts.js');
+    if (!config.ttsBaseUrl) throw new Error('JUNE_TTS_BASE_URL is required when JUNE_TTS=openai');
+    return new OpenAiTextToSpeech({
+      baseUrl: config.ttsBaseUrl,
+      model: config.ttsModel,
+      voice: config.ttsVoice,
+      apiKey: config.ttsApiKey,
+      logger: opts.logger,
+    });
+  }
+  const { EspeakTextToSpeech } = await import('./tts/espeak.js');
+  return new EspeakTextToSpeech({ voice: config.ttsVoice, logger: opts.logger });
+}
+
+export async function createProviders(config: JuneConfig, opts: ProviderFactoryOptions): Promise<Providers> {
+  const [stt, llm, tts] = await Promise.all([
+    createSpeechToText(config, opts),
+    createLanguageModel(config, opts),
+    createTextToSpeech(config, opts),
+  ]);
+  return {
+    stt,
+    llm,
+    tts,
+    close: async () => {
+      await Promise.allSettled([stt.close(), llm.close(), tts.close()]);
+    },
+  };
+}
