@@ -45,11 +45,12 @@ interface LoadedModel {
 }
 
 /**
- * How long a pass may run before the queue stops waiting for it. whisper.node drops the result of a
- * pass that fails inside whisper.cpp without settling its promise; without this, one such failure
- * would block every later request. Generous, because a slow CPU with a large model is legitimately slow.
+ * How long a pass may run before the queue stops waiting for it. whisper.node never settles the promise
+ * of a pass that fails inside whisper.cpp; without a limit, one such failure would block every later
+ * request. Callers have their own, shorter stage timeout; this only frees the queue, so it is generous:
+ * every pass encodes a full 30 s window, which a large model on a slow CPU can take minutes over.
  */
-const stallLimitMs = (audioSec: number) => Math.max(60_000, audioSec * 20_000);
+const stallLimitMs = (audioSec: number) => Math.max(10 * 60_000, audioSec * 20_000);
 
 export class WhisperSpeechToText implements SpeechToText {
   readonly name = 'whisper';
@@ -59,6 +60,8 @@ export class WhisperSpeechToText implements SpeechToText {
   private loading: Promise<LoadedModel> | undefined;
   /** Tail of the work on the context; each request (and close) waits for the one before it. */
   private queue: Promise<void> = Promise.resolve();
+  /** Log captures of passes that outlived stallLimitMs; released when they end, or at close(). */
+  private readonly lingeringLogCaptures = new Set<() => void>();
 
   constructor(options: WhisperSpeechToTextOptions) {
     this.options = options;
@@ -92,6 +95,8 @@ export class WhisperSpeechToText implements SpeechToText {
       this.loading = undefined;
       const model = await loading?.catch(() => undefined);
       await model?.ctx.release();
+      for (const release of this.lingeringLogCaptures) release();
+      this.lingeringLogCaptures.clear();
     });
   }
 
@@ -169,26 +174,23 @@ export class WhisperSpeechToText implements SpeechToText {
     const t0 = performance.now();
     const releaseLog = captureNativeLog(await loadWhisperBinding(), this.nativeLogHandler());
     let timer: NodeJS.Timeout | undefined;
+    let native: Promise<WhisperTranscribeResult> | undefined;
+    let stalled = false;
     try {
-      const native = model.ctx.transcribeData(pcm, {
+      native = model.ctx.transcribeData(pcm, {
         language,
         maxThreads: this.threads,
         temperature: 0,
         temperatureInc: 0, // no re-decoding at higher temperatures: keeps a pass bounded
       }).promise;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new ProviderError(
-                this.name,
-                `transcription did not finish within ${stallLimitMs(audioSec)} ms`,
-              ),
-            ),
-          stallLimitMs(audioSec),
-        );
+      const limitMs = stallLimitMs(audioSec);
+      const stall = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          stalled = true;
+          reject(new ProviderError(this.name, `transcription did not finish within ${limitMs} ms`));
+        }, limitMs);
       });
-      const result = await Promise.race([native, stalled]);
+      const result = await Promise.race([native, stall]);
       this.logger.debug(
         { audioSec: round2(audioSec), ms: Math.round(performance.now() - t0), language: result.language },
         'whisper transcribed',
@@ -199,8 +201,21 @@ export class WhisperSpeechToText implements SpeechToText {
       throw new ProviderError(this.name, `transcription failed: ${errorText(err)}`, { cause: err });
     } finally {
       clearTimeout(timer);
-      await drainNativeLog();
-      releaseLog();
+      if (stalled && native) {
+        // The engine may still be running and logging; dropping the log bridge under a native thread
+        // is unsafe, so keep it until the pass ends (or close()).
+        this.lingeringLogCaptures.add(releaseLog);
+        void native
+          .catch(() => undefined)
+          .then(drainNativeLog)
+          .then(() => {
+            this.lingeringLogCaptures.delete(releaseLog);
+            releaseLog();
+          });
+      } else {
+        await drainNativeLog();
+        releaseLog();
+      }
     }
   }
 
