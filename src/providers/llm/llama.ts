@@ -226,6 +226,10 @@ export class LlamaLanguageModel implements LanguageModel {
       signal,
       maxTokens: request.maxTokens ?? this.options.maxTokens,
       temperature: request.temperature ?? this.options.temperature,
+      // llama.cpp server's default truncation, so the embedded model samples like a llama-server would.
+      topK: 40,
+      topP: 0.95,
+      minP: 0.05,
       ...(functions ? { functions } : {}),
       onResponseChunk: (chunk) => {
         // Every segment kind (thoughts, and "comments" of models that have them) is kept out of the answer.
