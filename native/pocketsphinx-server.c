@@ -123,6 +123,8 @@ static void cmn_state_init(cmn_state_t *st, ps_decoder_t *ps) {
 
 static int decode_one(ps_decoder_t *ps, cmn_state_t *st, uint32_t nbytes) {
   double t0 = now_ms();
+  /* Each request is its own stream: segment times restart at 0 (they are stream-wide otherwise). */
+  if (ps_start_stream(ps) < 0) return -1;
   if (st->initial_mean) cmn_live_set(st->cmn, st->initial_mean);
   if (ps_start_utt(ps) < 0) return -1;
   int16 buf[CHUNK_SAMPLES];

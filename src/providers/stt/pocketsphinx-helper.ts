@@ -101,6 +101,10 @@ export class PocketsphinxHelperProcess {
     return helper;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get alive(): boolean {
     return this.exitError === undefined;
   }

@@ -2,8 +2,9 @@
  * Turns June's Float32 PCM into what pocketsphinx reads: 16 kHz mono signed 16-bit little-endian.
  */
 import type { PcmAudio } from '../types.js';
+import { STT_SAMPLE_RATE } from '../../audio/index.js';
 
-export const POCKETSPHINX_SAMPLE_RATE = 16_000;
+export const POCKETSPHINX_SAMPLE_RATE = STT_SAMPLE_RATE;
 
 /** Float32 [-1, 1] → s16le bytes. Out-of-range samples are clipped rather than wrapped around. */
 export function float32ToS16le(samples: Float32Array): Buffer {
@@ -19,7 +20,8 @@ export function float32ToS16le(samples: Float32Array): Buffer {
 /**
  * Resamples by linear interpolation. When shrinking, each output sample first averages the input
  * samples it covers, which is a crude low-pass but enough to keep aliasing from hurting recognition.
- * Callers normally pass 16 kHz already; this only makes other rates work instead of failing.
+ * Unlike the plain interpolation in src/audio/pcm.ts, the averaging suits recognisers fed 44.1/48 kHz.
+ * Callers normally pass 16 kHz already (decodeAudio does); this makes other rates work instead of failing.
  */
 export function resampleLinear(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (fromRate === toRate || samples.length === 0) return samples;

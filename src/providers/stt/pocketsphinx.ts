@@ -88,6 +88,12 @@ export class PocketsphinxSpeechToText implements SpeechToText {
     return (await this.engine!).mode;
   }
 
+  /** The resident helper's process id, when one is running (diagnostics, `june doctor`). */
+  async helperPid(): Promise<number | undefined> {
+    const helper = await this.helper?.catch(() => undefined);
+    return helper?.alive ? helper.pid : undefined;
+  }
+
   async load(): Promise<void> {
     this.engine ??= this.pickEngine();
     let engine;

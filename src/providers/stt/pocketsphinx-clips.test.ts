@@ -1,0 +1,96 @@
+/**
+ * Real recordings through the whole offline path (decodeAudio → pocketsphinx helper), scored with word
+ * error rate. The bounds are loose: they catch a broken decoder (wrong sample format, wrong model, state
+ * leaking between requests), not small changes in accuracy.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeAudio } from '../../audio/index.js';
+import { speechDataDir, SPEECH_DATA_MISSING } from '../../audio/test-fixtures.js';
+import { corpusWer, wordErrorRate } from '../../eval/wer.js';
+import { PocketsphinxSpeechToText } from './pocketsphinx.js';
+
+const dataDir = speechDataDir();
+
+interface Clip {
+  file: string;
+  reference: string;
+}
+
+async function librivoxClips(dir: string): Promise<Clip[]> {
+  const text = await readFile(path.join(dir, 'pocketsphinx-testdata/librivox/transcription'), 'utf8');
+  return [...text.matchAll(/^<s> (.*) <\/s> \((.+)\)$/gm)].map((m) => ({
+    file: path.join(dir, 'pocketsphinx-testdata/librivox', `${m[2]}.wav`),
+    reference: m[1]!,
+  }));
+}
+
+async function wyomingClips(dir: string): Promise<Clip[]> {
+  const tsv = await readFile(path.join(dir, 'wyoming-commands/transcripts.tsv'), 'utf8');
+  return tsv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split('\t'))
+    .filter(([, language, reference]) => language === 'en' && reference)
+    .map(([file, , reference]) => ({
+      file: path.join(dir, 'wyoming-commands', file!),
+      reference: reference!,
+    }));
+}
+
+describe.skipIf(!dataDir)(
+  `pocketsphinx on real recordings${dataDir ? '' : ` (${SPEECH_DATA_MISSING})`}`,
+  () => {
+    const stt = new PocketsphinxSpeechToText();
+    afterAll(() => stt.close());
+
+    async function score(clips: Clip[]) {
+      await stt.load();
+      const rows = [];
+      for (const clip of clips) {
+        const { pcm, durationSec } = await decodeAudio(await readFile(clip.file), {
+          maxBytes: 50e6,
+          maxSeconds: 120,
+        });
+        const t0 = performance.now();
+        const { text } = await stt.transcribe(pcm);
+        const ms = performance.now() - t0;
+        rows.push({
+          ...clip,
+          hypothesis: text,
+          durationSec,
+          ms,
+          wer: wordErrorRate(clip.reference, text).wer,
+        });
+      }
+      const total = corpusWer(rows);
+      const audioSec = rows.reduce((s, r) => s + r.durationSec, 0);
+      const decodeSec = rows.reduce((s, r) => s + r.ms, 0) / 1000;
+      for (const r of rows) {
+        console.info(
+          `${path.basename(r.file)}  WER ${r.wer.toFixed(2)}  ${Math.round(r.ms)} ms  "${r.hypothesis}"`,
+        );
+      }
+      console.info(
+        `corpus WER ${total.wer.toFixed(3)} (${total.errors}/${total.referenceWords}), ` +
+          `${audioSec.toFixed(1)} s audio in ${decodeSec.toFixed(1)} s (${(decodeSec / audioSec).toFixed(2)} xRT)`,
+      );
+      return total;
+    }
+
+    it('transcribes the LibriVox clips with corpus WER under 0.6', async () => {
+      const total = await score(await librivoxClips(dataDir!));
+      expect(total.referenceWords).toBeGreaterThan(50);
+      expect(total.wer).toBeLessThan(0.6);
+    });
+
+    it('transcribes the spoken home-automation commands (one is 44.1 kHz stereo) with WER under 0.6', async () => {
+      const clips = await wyomingClips(dataDir!);
+      expect(clips.length).toBeGreaterThanOrEqual(2);
+      const total = await score(clips);
+      expect(total.wer).toBeLessThan(0.6);
+    });
+  },
+);
