@@ -1,0 +1,70 @@
+/**
+ * Handlers: what a worker runs for a task kind. Other parts of June plug in their work here, e.g.
+ *
+ *   registerHandler('voice.turn', 'voice', async ({ task, signal, reportProgress }) => { … });
+ *
+ * A handler must be idempotent by task id: after a crash the same task runs again, so side effects that
+ * must happen once (sending the reply) go through `ctx.once(step, fn)`, which records the step's result
+ * and returns it on a re-run instead of running `fn` again.
+ */
+import type { Logger } from '../observability/logger.js';
+import { isValidCapability } from './ids.js';
+import type { ChildSummary, Task } from './types.js';
+
+export interface HandlerContext<P = unknown> {
+  task: Task & { payload: P };
+  /** 1-based attempt number; > 1 means an earlier attempt failed or its worker died. */
+  attempt: number;
+  /** Aborted when the task is cancelled, its lease is lost, or the worker shuts down. */
+  signal: AbortSignal;
+  workerId: string;
+  /** Records a progress/stage event that subscribers (`june tasks watch`) see live. */
+  reportProgress(stage: string, data?: unknown): Promise<void>;
+  /** Runs `fn` once per task: a re-run of the task gets the recorded result instead. */
+  once<T>(step: string, fn: () => Promise<T>): Promise<T>;
+  /** A parent's children with their results (or errors, under the 'continue' policy). */
+  children(): Promise<ChildSummary[]>;
+  logger: Logger;
+}
+
+export type TaskHandler<P = unknown, R = unknown> = (ctx: HandlerContext<P>) => Promise<R>;
+
+export interface HandlerEntry {
+  kind: string;
+  capability: string;
+  handler: TaskHandler<never>;
+}
+
+export class HandlerRegistry {
+  private readonly entries = new Map<string, HandlerEntry>();
+
+  register<P, R>(kind: string, capability: string, handler: TaskHandler<P, R>): void {
+    if (!isValidCapability(capability)) throw new Error(`invalid capability "${capability}"`);
+    if (this.entries.has(kind)) throw new Error(`a handler for task kind "${kind}" is already registered`);
+    this.entries.set(kind, { kind, capability, handler: handler as TaskHandler<never> });
+  }
+
+  unregister(kind: string): boolean {
+    return this.entries.delete(kind);
+  }
+
+  get(kind: string): HandlerEntry | undefined {
+    return this.entries.get(kind);
+  }
+
+  /** Capabilities that have at least one handler: the default for workers. */
+  capabilities(): string[] {
+    return [...new Set([...this.entries.values()].map((e) => e.capability))];
+  }
+
+  kinds(): string[] {
+    return [...this.entries.keys()];
+  }
+}
+
+/** The process-wide registry that `startWorkers` uses unless given another. */
+export const defaultHandlerRegistry = new HandlerRegistry();
+
+export function registerHandler<P, R>(kind: string, capability: string, handler: TaskHandler<P, R>): void {
+  defaultHandlerRegistry.register(kind, capability, handler);
+}
