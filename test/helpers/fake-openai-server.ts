@@ -104,6 +104,8 @@ export interface FakeOpenAiServer {
   enqueue(...responses: ScriptedResponse[]): void;
   /** Queued responses not yet used (for `path`, or all). */
   pending(path?: string): number;
+  /** Forgets queued responses and recorded requests (between tests sharing one server). */
+  reset(): void;
   /** Echo-mode settings; change them between requests as needed. */
   echo: EchoOptions;
   route(path: string, handler: RouteHandler): void;
@@ -196,6 +198,10 @@ export async function startFakeOpenAiServer(
       path === undefined
         ? [...queues.values()].reduce((n, q) => n + q.length, 0)
         : (queues.get(path)?.length ?? 0),
+    reset: () => {
+      queues.clear();
+      fake.requests.length = 0;
+    },
     echo: { ...options.echo },
     route: (path, handler) => void routes.set(path, handler),
     close: async () => {
