@@ -4,11 +4,18 @@
  * OGG is Opus at 48 kHz mono, `-application voip`: exactly what Telegram's sendVoice and Discord voice
  * messages expect, so replies show up as voice notes rather than file attachments. WAV is written in
  * pure TypeScript (16-bit, the input's own rate); MP3 goes through libmp3lame.
+ *
+ * MP3 is written to a temp file rather than stdout: only a seekable output gets the LAME/Xing header
+ * that records encoder delay and padding, without which players add up to ~0.2 s of silence and
+ * guess the duration.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { PcmAudio } from '../providers/types.js';
 import { JuneError } from '../util/errors.js';
 import { throwIfAborted } from '../util/abort.js';
-import { runAudioEngine } from './ffmpeg-process.js';
+import { runAudioEngine, type EngineRunResult } from './ffmpeg-process.js';
 import { assertUsablePcm, float32ToLeBytes } from './pcm.js';
 import { pcmToWav } from './wav.js';
 
@@ -85,7 +92,6 @@ export async function encodeAudio(
   if (!Number.isFinite(kbps) || kbps < 6 || kbps > 320) {
     throw new RangeError(`encodeAudio: bitrate ${kbps} kbps is outside 6–320`);
   }
-  const rate = String(pcm.sampleRate);
   const args = [
     '-hide_banner',
     '-nostats',
@@ -94,18 +100,31 @@ export async function encodeAudio(
     '-f',
     'f32le',
     '-ar',
-    rate,
+    String(pcm.sampleRate),
     '-ac',
     '1',
     '-i',
     'pipe:0',
     ...codecArgs(format, pcm.sampleRate, kbps),
-    'pipe:1',
   ];
-  const result = await runAudioEngine('ffmpeg', args, {
-    input: float32ToLeBytes(pcm.samples),
-    signal: opts.signal,
-  });
+  const input = float32ToLeBytes(pcm.samples);
+  const { signal } = opts;
+  if (format === 'ogg')
+    return checked(await runAudioEngine('ffmpeg', [...args, 'pipe:1'], { input, signal }), format);
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'june-encode-'));
+  try {
+    const file = path.join(dir, 'out.mp3');
+    const result = await runAudioEngine('ffmpeg', [...args, `file:${file}`], { input, signal });
+    const stdout = result.exitCode === 0 ? await readFile(file) : Buffer.alloc(0);
+    return checked({ ...result, stdout }, format);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The encoded bytes, or a typed error carrying ffmpeg's complaint. */
+function checked(result: EngineRunResult, format: EncodeFormat): Buffer {
   if (result.exitCode !== 0 || result.stdout.length === 0) {
     throw new JuneError(
       `ffmpeg ${format} encode failed (status ${result.exitCode}): ${result.stderr.trim().slice(-500)}`,

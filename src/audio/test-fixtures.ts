@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PcmAudio } from '../providers/types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -56,12 +57,6 @@ export function ffprobeFile(file: string): StreamInfo {
     channels: audio.channels,
     durationSec: Number(json.format.duration),
   };
-}
-
-/** Duration by decoding the whole file (exact even where headers carry no length). */
-export function decodedDurationSec(file: string): number {
-  const pcm = run('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', '1', '-ar', '16000', 'pipe:1']);
-  return pcm.length / 2 / 16000;
 }
 
 export class FixtureDir {
@@ -188,4 +183,24 @@ export function referenceSamples(file: string): Float32Array {
   const out = new Float32Array(bytes.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
   return out;
+}
+
+/** `file` as mono float PCM at `rate`, resampled by the ffmpeg CLI. */
+export function resampleWithFfmpeg(file: string, rate: number): PcmAudio {
+  const bytes = run('ffmpeg', [
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-f',
+    'f32le',
+    '-ac',
+    '1',
+    '-ar',
+    String(rate),
+    'pipe:1',
+  ]);
+  const samples = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < samples.length; i++) samples[i] = bytes.readFloatLE(i * 4);
+  return { sampleRate: rate, samples };
 }
