@@ -68,10 +68,9 @@ export async function startFileServer(behaviour: ServerBehaviour = {}): Promise<
     const data = files.get(urlPath);
     if (!data) return void res.writeHead(404).end('not found');
 
-    let start = 0;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     if (range && !state.behaviour.ignoreRange) {
-      start = Number(range[1]);
+      const start = Number(range[1]);
       if (start >= data.length)
         return void res.writeHead(416, { 'content-range': `bytes */${data.length}` }).end();
       const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1;
