@@ -143,6 +143,16 @@ describe('fake OpenAI server', () => {
     );
   });
 
+  it('forgets queued responses and recorded requests on reset()', async () => {
+    server = await startFakeOpenAiServer();
+    server.enqueue(scenarios.unauthorized());
+    await (await fetch(`${server.url}/models`)).text();
+    server.reset();
+    expect(server.pending()).toBe(0);
+    expect(server.requests).toEqual([]);
+    expect((await post(server.url, { messages: [] })).status).toBe(200);
+  });
+
   it('sends scripted headers such as Retry-After', async () => {
     server = await startFakeOpenAiServer();
     server.enqueue(...scenarios.rateLimitedThenSuccess(7));

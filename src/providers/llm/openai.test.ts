@@ -161,8 +161,9 @@ describe('OpenAiLanguageModel: reading streams', () => {
     for await (const e of makeModel().chatStream(hello))
       if (e.type === 'text' && !firstTextAt) firstTextAt = Date.now();
     const doneAt = Date.now();
-    // The answer has 14 tokens; the first sentence is complete after 4 of them.
-    expect(firstTextAt - started).toBeLessThan((doneAt - started) / 2);
+    // The answer has 14 tokens and the first sentence is settled by the 5th (about 0.35 of the stream);
+    // an implementation that waited for the end would be at 1.0.
+    expect(firstTextAt - started).toBeLessThan((doneAt - started) * 0.65);
   });
 
   it('keeps reasoning_content apart (vLLM, DeepSeek)', async () => {
