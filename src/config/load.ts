@@ -20,7 +20,8 @@ export function loadConfig(options: LoadConfigOptions = {}): JuneConfig {
   const raw: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
 
-  const file = options.file ?? env.JUNE_CONFIG ?? (fs.existsSync('june.config.json') ? 'june.config.json' : undefined);
+  const file =
+    options.file ?? env.JUNE_CONFIG ?? (fs.existsSync('june.config.json') ? 'june.config.json' : undefined);
   if (file) {
     let parsed: unknown;
     try {
@@ -32,7 +33,10 @@ export function loadConfig(options: LoadConfigOptions = {}): JuneConfig {
       throw new ConfigError(`JUNE_CONFIG (${file})`, 'the config file must hold a JSON object');
     for (const [k, v] of Object.entries(parsed)) {
       if (!configKeys.includes(k as keyof JuneConfig))
-        throw new ConfigError(`${k} (in ${path.basename(file)})`, `unknown option; known options: ${configKeys.join(', ')}`);
+        throw new ConfigError(
+          `${k} (in ${path.basename(file)})`,
+          `unknown option; known options: ${configKeys.join(', ')}`,
+        );
       raw[k] = v;
       origin[k] = `${k} (in ${path.basename(file)})`;
     }
@@ -67,7 +71,8 @@ export function loadConfig(options: LoadConfigOptions = {}): JuneConfig {
 export function redactConfig(config: JuneConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
-    out[k] = secretKeys.has(k as keyof JuneConfig) && v ? '[redacted]' : k === 'redisUrl' ? redactUrl(String(v)) : v;
+    out[k] =
+      secretKeys.has(k as keyof JuneConfig) && v ? '[redacted]' : k === 'redisUrl' ? redactUrl(String(v)) : v;
   }
   return out;
 }

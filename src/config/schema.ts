@@ -33,7 +33,11 @@ export const configSchema = z.object({
   tts: z.enum(['espeak-ng', 'openai']).default('espeak-ng').describe('Text-to-speech provider'),
 
   // ----- LLM
-  llmBaseUrl: z.string().url().optional().describe('OpenAI-compatible server base URL, e.g. http://gpu:8000/v1'),
+  llmBaseUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('OpenAI-compatible server base URL, e.g. http://gpu:8000/v1'),
   llmModel: z
     .string()
     .default('Qwen/Qwen3-30B-A3B-Thinking-2507')
@@ -46,6 +50,10 @@ export const configSchema = z.object({
   llmTemperature: z.coerce.number().min(0).max(2).default(0.6).describe('Sampling temperature'),
   llmMaxTokens: int(1).default(1024).describe('Maximum tokens generated per reply (thinking included)'),
   llmContextSize: int(256).default(4096).describe('Context window for the embedded llama provider'),
+  llmThinking: z
+    .enum(['auto', 'always-open', 'never'])
+    .default('auto')
+    .describe('How reasoning is found in content: auto-detect, always starts open (Qwen3-Thinking), never'),
   llmRetries: int(0, 10).default(3).describe('Retries on connection errors and 5xx from the LLM server'),
   systemPrompt: z
     .string()
@@ -78,9 +86,18 @@ export const configSchema = z.object({
   offline: bool.default(false).describe('Never download models; fail with a clear message instead'),
 
   // ----- audio limits
-  audioMaxBytes: int(1).default(20 * 1024 * 1024).describe('Largest accepted audio input, in bytes'),
-  audioMaxSeconds: z.coerce.number().positive().default(600).describe('Longest accepted audio input, in seconds'),
-  vadThresholdDb: z.coerce.number().default(-45).describe('Energy gate: frames louder than this (dBFS) may be speech'),
+  audioMaxBytes: int(1)
+    .default(20 * 1024 * 1024)
+    .describe('Largest accepted audio input, in bytes'),
+  audioMaxSeconds: z.coerce
+    .number()
+    .positive()
+    .default(600)
+    .describe('Longest accepted audio input, in seconds'),
+  vadThresholdDb: z.coerce
+    .number()
+    .default(-45)
+    .describe('Energy gate: frames louder than this (dBFS) may be speech'),
   vadMinSpeechMs: int(0).default(250).describe('Minimum voiced time for a clip to count as speech'),
   replyFormat: z.enum(['ogg', 'mp3', 'wav']).default('ogg').describe('Audio format of spoken replies'),
 
@@ -89,18 +106,25 @@ export const configSchema = z.object({
   sttTimeoutMs: int(0).default(120_000).describe('Time limit for speech-to-text'),
   llmTimeoutMs: int(0).default(180_000).describe('Time limit for the whole LLM reply'),
   llmFirstTokenTimeoutMs: int(0).default(60_000).describe('Time limit until the LLM sends anything'),
+  llmIdleTimeoutMs: int(0).default(30_000).describe('Time limit between two streamed LLM chunks'),
   ttsTimeoutMs: int(0).default(60_000).describe('Time limit for synthesising one sentence'),
 
   // ----- tasks
   queue: z.enum(['sqlite', 'bullmq']).default('sqlite').describe('Task queue backend'),
-  redisUrl: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the bullmq queue (secret if it has a password)'),
+  redisUrl: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis URL for the bullmq queue (secret if it has a password)'),
   taskMaxAttempts: int(1, 100).default(3).describe('Attempts before a task is dead-lettered'),
   taskLeaseMs: int(1000).default(30_000).describe('Lease on an active task; expired leases are retried'),
   workerCapabilities: list.default(['voice', 'chat']).describe('Capabilities of in-process workers'),
   workerConcurrency: int(1, 256).default(2).describe('Tasks a worker runs at once'),
 
   // ----- observability
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
+  logLevel: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info')
+    .describe('Log level'),
   tracing: z.enum(['none', 'console']).default('none').describe('Where OpenTelemetry spans go'),
 });
 

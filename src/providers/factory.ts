@@ -80,6 +80,8 @@ export async function createLanguageModel(
       apiKey: config.llmApiKey,
       retries: config.llmRetries,
       firstTokenTimeoutMs: config.llmFirstTokenTimeoutMs,
+      idleTimeoutMs: config.llmIdleTimeoutMs,
+      thinking: config.llmThinking,
       logger: opts.logger,
     });
   }
