@@ -12,33 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyWhisperModel } from '../../../test/helpers/tiny-whisper-model.js';
 import { CancelledError, ModelError } from '../../util/errors.js';
 import type { PcmAudio } from '../types.js';
+import { wavToPcm } from '../../audio/index.js';
+import { describeSpeechToTextBehaviour } from './stt.behaviour.js';
 import { WhisperSpeechToText, cleanWhisperText } from './whisper.js';
 import { whisperLanguage } from './whisper-language.js';
 
 const SPEECH = path.resolve(import.meta.dirname, '../../../../shared/data/speech');
 
-/** Minimal RIFF reader for the 16-bit PCM test clips: first channel, as floats. */
 async function readWav(file: string): Promise<PcmAudio> {
-  const buf = await readFile(file);
-  let off = 12;
-  let sampleRate = 0;
-  let channels = 1;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('latin1', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
-    const body = off + 8;
-    if (id === 'fmt ') {
-      channels = buf.readUInt16LE(body + 2);
-      sampleRate = buf.readUInt32LE(body + 4);
-    } else if (id === 'data') {
-      const n = Math.floor(size / 2 / channels);
-      const samples = new Float32Array(n);
-      for (let i = 0; i < n; i++) samples[i] = buf.readInt16LE(body + i * 2 * channels) / 32768;
-      return { sampleRate, samples };
-    }
-    off = body + size + (size % 2);
-  }
-  throw new Error(`${file}: no data chunk`);
+  return wavToPcm(await readFile(file));
 }
 
 /** A real pino logger writing into an array, to see what the provider logged. */
@@ -52,6 +34,21 @@ function recordingLogger() {
   });
   return { logger: pino({ level: 'trace' }, stream), records };
 }
+
+// The shared suite with content checks off: random weights say nothing sensible, about speech or silence.
+describeSpeechToTextBehaviour(
+  'whisper (tiny random-weight model)',
+  async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'june-whisper-behaviour-'));
+    const modelPath = path.join(dir, 'ggml-tiny-random.en.bin');
+    await writeTinyWhisperModel(modelPath, { seed: 1 });
+    return {
+      stt: new WhisperSpeechToText({ modelPath, threads: 2, logger: pino({ level: 'silent' }) }),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  { checksContent: false, maxSilenceWords: Number.POSITIVE_INFINITY },
+);
 
 const SPECIAL_TOKEN = /<\|[^|]*\|>|\[_[A-Z]+_?\d*\]/;
 
