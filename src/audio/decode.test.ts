@@ -185,6 +185,13 @@ describe('decodeAudio: bad input', () => {
     expect(png.userMessage).toMatch(/does not look like audio/);
   });
 
+  it('rejects audio in a codec ffmpeg has no decoder for as audio_unsupported', async () => {
+    const wav = Buffer.from(await fx.read('speech.wav'));
+    wav.writeUInt16LE(0x1234, 20); // an unassigned WAVE format tag
+    const err = await expectAudioError(decodeAudio(wav, limits), 'audio_unsupported');
+    expect(err.userMessage).toMatch(/encoding I cannot decode/);
+  });
+
   it('rejects a video without an audio track, saying the sound track is missing', async () => {
     const err = await expectAudioError(decodeFile('silent-video.mp4'), 'audio_not_audio');
     expect(err.userMessage).toMatch(/no sound track/);
