@@ -14,6 +14,8 @@ export interface LlamaFactoryOptions {
   /** Download progress of the model, when it has to be fetched. */
   onProgress?: (progress: DownloadProgress) => void;
   signal?: AbortSignal;
+  /** CPU threads for evaluation; default: node-llama-cpp's choice (the machine's math cores). */
+  threads?: number;
 }
 
 export async function createLlamaLanguageModel(
@@ -30,6 +32,7 @@ export async function createLlamaLanguageModel(
     contextSize: config.llmContextSize,
     maxTokens: config.llmMaxTokens,
     temperature: config.llmTemperature,
+    threads: options.threads,
     logger: options.logger,
   });
 }

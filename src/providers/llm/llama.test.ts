@@ -10,6 +10,7 @@ import { writeTinyGguf } from '../../../test/helpers/tiny-gguf.js';
 import { CancelledError, ModelError, StageTimeoutError } from '../../util/errors.js';
 import { collectChat, type ChatRequest, type LlmStreamEvent } from '../types.js';
 import { LlamaLanguageModel, type LlamaLanguageModelOptions } from './llama.js';
+import { describeLanguageModelBehaviour } from './llm.behaviour.js';
 
 /** A logger whose lines the test can read back. */
 function recordingLogger() {
@@ -277,4 +278,25 @@ describe('LlamaLanguageModel', () => {
     expect(again.text).toBe('Hello world');
     expect(lines.filter((l) => l.msg === 'embedded language model loaded')).toHaveLength(2);
   });
+});
+
+// The shared suite, on a tiny model that thinks before it answers, so reasoning separation is exercised too.
+describeLanguageModelBehaviour('llama (tiny GGUF)', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'june-llama-behaviour-'));
+  const modelPath = path.join(dir, 'thinker.gguf');
+  await writeTinyGguf(modelPath, {
+    contextLength: 2048,
+    script: [
+      ...['<think>', '\n\n', 'The user', ' wants', ' an answer', '.', '\n\n\n', '</think>', '\n\n\n\n'],
+      ...['Sure', ',', ' here', ' it', ' is', '!', '<|im_end|>'],
+    ],
+  });
+  const model = new LlamaLanguageModel({
+    modelPath,
+    contextSize: 2048,
+    threads: 1,
+    maxTokens: 48,
+    temperature: 0.6,
+  });
+  return { model, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });

@@ -195,7 +195,11 @@ export class LlamaLanguageModel implements LanguageModel {
         (err: unknown) => events.fail(err),
       );
       try {
-        yield* events.drain();
+        for await (const event of events.drain()) {
+          // Output already buffered when the caller aborts is dropped: nothing comes out after an abort.
+          if (stop.signal.aborted) throw stop.signal.reason;
+          yield event;
+        }
       } catch (err) {
         throw this.toError(err, signal, stop.signal);
       } finally {
