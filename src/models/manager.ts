@@ -7,6 +7,7 @@
  * file are shared within the process and serialised across processes by a lock file next to it.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { JuneConfig } from '../config/schema.js';
@@ -38,64 +39,81 @@ export interface ModelListing {
 }
 
 type ModelsConfig = Pick<JuneConfig, 'modelsDir' | 'modelBaseUrl' | 'offline'>;
+type DirConfig = Pick<JuneConfig, 'modelsDir'>;
 
+export interface ModelManager {
+  /** Where model `id` is (or will be) stored. Throws model_not_found for an unknown id. */
+  modelPath(config: DirConfig, id: string): string;
+  /** True when the model's file is in the cache. Only verified downloads are ever renamed into place. */
+  isModelCached(config: DirConfig, id: string): boolean;
+  listModels(config: DirConfig): ModelListing[];
+  /** A usable local file for `idOrPath`: the path itself, or the cached (downloaded if need be) model. */
+  resolveModel(config: ModelsConfig, idOrPath: string, options?: ResolveModelOptions): Promise<string>;
+  /** Downloads a known model into the cache if it is not there yet (`june models pull`). Returns its path. */
+  pullModel(config: ModelsConfig, id: string, options?: ResolveModelOptions): Promise<string>;
+}
+
+/** Downloads in flight in this process, by destination path (shared by every manager). */
 const downloads = new SharedJobs<string>();
 
-/** Where model `id` is (or will be) stored. Throws model_not_found for an unknown id. */
-export function modelPath(config: Pick<JuneConfig, 'modelsDir'>, id: string): string {
-  return path.resolve(expandHome(config.modelsDir), requireModel(id).file);
+/**
+ * A manager over a catalogue of models. June uses the one over the built-in registry (the functions
+ * exported below); a different catalogue serves models the registry does not list, e.g. from a private mirror.
+ */
+export function createModelManager(models: readonly ModelEntry[] = MODELS): ModelManager {
+  const requireModel = (id: string): ModelEntry => {
+    const entry = findModel(id, models);
+    if (!entry) throw unknownModel(id, models);
+    return entry;
+  };
+  const modelPath = (config: DirConfig, id: string) =>
+    path.resolve(expandHome(config.modelsDir), requireModel(id).file);
+
+  return {
+    modelPath,
+    isModelCached: (config, id) => isFile(modelPath(config, id)),
+    listModels: (config) =>
+      models.map((m) => {
+        const file = modelPath(config, m.id);
+        return {
+          id: m.id,
+          kind: m.kind,
+          cached: isFile(file),
+          path: file,
+          sizeBytes: m.sizeBytes,
+          description: m.description,
+          license: m.license,
+        };
+      }),
+    async resolveModel(config, idOrPath, options = {}) {
+      const asPath = expandHome(idOrPath);
+      if (isFile(asPath)) return asPath;
+      const entry = findModel(idOrPath, models);
+      if (entry) return ensureModel(config, entry, modelPath(config, entry.id), options);
+      if (looksLikePath(idOrPath))
+        throw new ModelError('model_not_found', `Model file ${asPath} does not exist.`);
+      throw unknownModel(idOrPath, models);
+    },
+    async pullModel(config, id, options = {}) {
+      const entry = requireModel(id);
+      return ensureModel(config, entry, modelPath(config, entry.id), options);
+    },
+  };
 }
 
-/** True when the model's file is in the cache. Only verified downloads are ever renamed into place. */
-export function isModelCached(config: Pick<JuneConfig, 'modelsDir'>, id: string): boolean {
-  return isFile(modelPath(config, id));
-}
-
-export function listModels(config: Pick<JuneConfig, 'modelsDir'>): ModelListing[] {
-  return MODELS.map((m) => {
-    const file = modelPath(config, m.id);
-    return {
-      id: m.id,
-      kind: m.kind,
-      cached: isFile(file),
-      path: file,
-      sizeBytes: m.sizeBytes,
-      description: m.description,
-      license: m.license,
-    };
-  });
-}
-
-/** A usable local file for `idOrPath`: the path itself, or the cached (downloaded if need be) model. */
-export async function resolveModel(
-  config: ModelsConfig,
-  idOrPath: string,
-  options: ResolveModelOptions = {},
-): Promise<string> {
-  const asPath = expandHome(idOrPath);
-  if (isFile(asPath)) return asPath;
-  const entry = findModel(idOrPath);
-  if (entry) return ensureModel(config, entry, options);
-  if (looksLikePath(idOrPath))
-    throw new ModelError('model_not_found', `Model file ${asPath} does not exist.`);
-  throw unknownModel(idOrPath);
-}
-
-/** Downloads a known model into the cache if it is not there yet (`june models pull`). Returns its path. */
-export async function pullModel(
-  config: ModelsConfig,
-  id: string,
-  options: ResolveModelOptions = {},
-): Promise<string> {
-  return ensureModel(config, requireModel(id), options);
-}
+const builtIn = createModelManager(MODELS);
+export const modelPath = builtIn.modelPath;
+export const isModelCached = builtIn.isModelCached;
+export const listModels = builtIn.listModels;
+export const resolveModel = builtIn.resolveModel;
+export const pullModel = builtIn.pullModel;
 
 async function ensureModel(
   config: ModelsConfig,
   entry: ModelEntry,
+  dest: string,
   options: ResolveModelOptions,
 ): Promise<string> {
-  const dest = modelPath(config, entry.id);
   if (isFile(dest)) return dest;
   const url = modelUrl(config.modelBaseUrl, entry);
   const pathEnvVar = pathEnvVarFor(entry.kind);
@@ -110,6 +128,7 @@ async function ensureModel(
   // The bar belongs to the job: a second caller without onProgress must not draw a second one.
   const bar = options.onProgress ? undefined : createProgressBar({ label: entry.id });
   return downloads.run(dest, options, async ({ signal, onProgress }) => {
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
     const lock = await acquireLock(dest + '.lock', {
       signal,
       onWait: (owner) =>
@@ -143,16 +162,10 @@ async function ensureModel(
   });
 }
 
-function requireModel(id: string): ModelEntry {
-  const entry = findModel(id);
-  if (!entry) throw unknownModel(id);
-  return entry;
-}
-
-function unknownModel(id: string): ModelError {
+function unknownModel(id: string, models: readonly ModelEntry[]): ModelError {
   return new ModelError(
     'model_not_found',
-    `Unknown model "${id}". Known models: ${MODELS.map((m) => m.id).join(', ')}; or give the path of a model file.`,
+    `Unknown model "${id}". Known models: ${models.map((m) => m.id).join(', ')}; or give the path of a model file.`,
   );
 }
 

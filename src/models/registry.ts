@@ -98,8 +98,8 @@ export const MODELS: readonly ModelEntry[] = [
 export const DEFAULT_LLM_MODEL_ID = 'qwen3-0.6b';
 
 /** Finds a model by id, or by its file name (so `JUNE_STT_MODEL=ggml-base.en.bin` works too). */
-export function findModel(idOrFile: string): ModelEntry | undefined {
-  return MODELS.find((m) => m.id === idOrFile) ?? MODELS.find((m) => m.file === idOrFile);
+export function findModel(idOrFile: string, models: readonly ModelEntry[] = MODELS): ModelEntry | undefined {
+  return models.find((m) => m.id === idOrFile) ?? models.find((m) => m.file === idOrFile);
 }
 
 /** Full download URL; a trailing slash on the base URL (a mirror with a path prefix) is tolerated. */

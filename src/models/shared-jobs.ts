@@ -29,29 +29,32 @@ export class SharedJobs<T> {
   /** Runs `start` for `key` unless a job for it is already running, and waits for it either way. */
   run(key: string, caller: JobCaller, start: (ctx: JobContext) => Promise<T>): Promise<T> {
     if (caller.signal?.aborted) return Promise.reject(abortReason(caller.signal));
-    let job = this.jobs.get(key);
-    if (!job) {
-      const controller = new AbortController();
-      const listeners = new Set<{ fn: (p: DownloadProgress) => void }>();
-      const onProgress = (p: DownloadProgress) => {
-        for (const l of listeners) l.fn(p);
-      };
-      const promise = Promise.resolve()
-        .then(() => start({ signal: controller.signal, onProgress }))
-        .finally(() => this.jobs.delete(key));
-      job = { promise, controller, listeners, callers: 0 };
-      this.jobs.set(key, job);
-    }
-    return join(job, caller);
+    const job = this.jobs.get(key) ?? this.begin(key, start);
+    return join(job, caller, () => {
+      // Callers arriving after this start a fresh job instead of joining one that is being cancelled.
+      if (this.jobs.get(key) === job) this.jobs.delete(key);
+    });
   }
 
-  /** Whether a job for `key` is running (for listings that show "downloading"). */
-  has(key: string): boolean {
-    return this.jobs.has(key);
+  private begin(key: string, start: (ctx: JobContext) => Promise<T>): Job<T> {
+    const controller = new AbortController();
+    const listeners = new Set<{ fn: (p: DownloadProgress) => void }>();
+    const onProgress = (p: DownloadProgress) => {
+      for (const l of listeners) l.fn(p);
+    };
+    // Started on the next tick so `job` is in the map before `start` can observe anything.
+    const promise = Promise.resolve()
+      .then(() => start({ signal: controller.signal, onProgress }))
+      .finally(() => {
+        if (this.jobs.get(key) === job) this.jobs.delete(key);
+      });
+    const job: Job<T> = { promise, controller, listeners, callers: 0 };
+    this.jobs.set(key, job);
+    return job;
   }
 }
 
-function join<T>(job: Job<T>, caller: JobCaller): Promise<T> {
+function join<T>(job: Job<T>, caller: JobCaller, abandon: () => void): Promise<T> {
   const listener = caller.onProgress ? { fn: caller.onProgress } : undefined;
   if (listener) job.listeners.add(listener);
   job.callers++;
@@ -67,8 +70,15 @@ function join<T>(job: Job<T>, caller: JobCaller): Promise<T> {
     };
     const onAbort = () => {
       if (!leave()) return;
-      if (job.callers === 0) job.controller.abort(caller.signal!.reason);
-      reject(abortReason(caller.signal!));
+      const reason = abortReason(caller.signal!);
+      if (job.callers > 0) return reject(reason);
+      // The last caller cancels the job and hears back once it has stopped (part flushed, lock released).
+      abandon();
+      job.controller.abort(caller.signal!.reason);
+      job.promise.then(
+        () => reject(reason),
+        () => reject(reason),
+      );
     };
     caller.signal?.addEventListener('abort', onAbort, { once: true });
     job.promise.then(
