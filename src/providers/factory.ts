@@ -2,10 +2,13 @@
  * Builds the configured providers. Each implementation module is imported lazily, so a user of the
  * OpenAI-compatible servers never loads llama.cpp or whisper.cpp.
  */
+import fs from 'node:fs';
 import type { JuneConfig } from '../config/schema.js';
+import { findModel } from '../models/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { isModelCached } from '../models/manager.js';
-import { renderProgress } from '../models/progress.js';
+import { createProgressBar } from '../models/progress.js';
+import type { DownloadProgress } from '../models/download.js';
 import type { LanguageModel, SpeechToText, TextToSpeech } from './types.js';
 
 export interface Providers {
@@ -25,7 +28,7 @@ export interface ProviderFactoryOptions {
 export function resolveSttKind(config: JuneConfig): Exclude<JuneConfig['stt'], 'auto'> {
   if (config.stt !== 'auto') return config.stt;
   if (config.sttBaseUrl) return 'openai';
-  return isModelCached(config, whisperModelId(config.sttModel)) ? 'whisper' : 'pocketsphinx';
+  return whisperCached(config) ? 'whisper' : 'pocketsphinx';
 }
 
 /** The LLM provider that `llm: auto` means: the server when one is configured, else embedded llama. */
@@ -34,8 +37,28 @@ export function resolveLlmKind(config: JuneConfig): Exclude<JuneConfig['llm'], '
   return config.llmBaseUrl ? 'openai' : 'llama';
 }
 
-export function whisperModelId(name: string): string {
-  return name.startsWith('whisper-') ? name : `whisper-${name}`;
+/** The registry id for a whisper model name ("base.en" or "whisper-base.en"), if it is a known one. */
+export function whisperModelId(name: string): string | undefined {
+  for (const candidate of [name, name.replace(/^whisper-/, ''), `whisper-${name}`]) {
+    const entry = findModel(candidate);
+    if (entry?.kind === 'whisper') return candidate;
+  }
+  return undefined;
+}
+
+function whisperCached(config: JuneConfig): boolean {
+  const id = whisperModelId(config.sttModel);
+  if (id) return isModelCached(config, id);
+  return fs.existsSync(config.sttModel); // a path to a model file
+}
+
+/** A progress callback drawing a bar on stderr; the bar is finished when the download completes. */
+export function progressCallback(label: string): (p: DownloadProgress) => void {
+  const bar = createProgressBar({ label });
+  return (p) => {
+    bar.update(p);
+    if (p.total !== undefined && p.received >= p.total) bar.done();
+  };
 }
 
 export async function createSpeechToText(
@@ -43,7 +66,7 @@ export async function createSpeechToText(
   opts: ProviderFactoryOptions,
 ): Promise<SpeechToText> {
   const kind = resolveSttKind(config);
-  const onProgress = opts.progress ? renderProgress(`whisper ${config.sttModel}`) : undefined;
+  const onProgress = opts.progress ? progressCallback(`whisper ${config.sttModel}`) : undefined;
   switch (kind) {
     case 'pocketsphinx': {
       const { PocketsphinxSpeechToText } = await import('./stt/pocketsphinx.js');
@@ -86,7 +109,7 @@ export async function createLanguageModel(
     });
   }
   const { createLlamaLanguageModel } = await import('./llm/llama-factory.js');
-  const onProgress = opts.progress ? renderProgress('language model') : undefined;
+  const onProgress = opts.progress ? progressCallback('language model') : undefined;
   return createLlamaLanguageModel(config, { logger: opts.logger, onProgress });
 }
 

@@ -119,8 +119,13 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
     });
   }
 
-  const wid = whisperModelId(config.sttModel);
-  const whisperCached = isModelCached(config, wid);
+  const wid = whisperModelId(config.sttModel) ?? config.sttModel;
+  const whisperCached = whisperModelId(config.sttModel)
+    ? isModelCached(config, wid)
+    : await fs.access(wid).then(
+        () => true,
+        () => false,
+      );
   checks.push({
     name: `stt (${sttKind})`,
     ok: sttKind !== 'whisper' || whisperCached,

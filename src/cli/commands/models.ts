@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listModels, modelPath, pullModel } from '../../models/manager.js';
-import { renderProgress } from '../../models/progress.js';
+import { progressCallback } from '../../providers/factory.js';
 import { cliContext } from '../context.js';
 
 const mb = (n: number | undefined) => (n === undefined ? '?' : `${(n / 1e6).toFixed(0)} MB`);
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .argument('<id>', 'model id from `june models list`')
     .action(async (id: string) => {
       const { config, logger } = cliContext();
-      const file = await pullModel(config, id, { onProgress: renderProgress(id), logger });
+      const file = await pullModel(config, id, { onProgress: progressCallback(id), logger });
       process.stdout.write(`${file}\n`);
     });
 
