@@ -58,7 +58,6 @@ const FINISH_REASONS: Record<string, string> = {
   customStopTrigger: 'stop',
   maxTokens: 'length',
   functionCalls: 'tool_calls',
-  abort: 'cancelled',
 };
 
 /** Fails with a ModelError that says what is wrong with the file, before llama.cpp gets to see it. */
