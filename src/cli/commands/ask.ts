@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { VoicePipeline } from '../../pipeline/voice-pipeline.js';
-import type { TurnResult } from '../../pipeline/types.js';
+import type { TurnEvent, TurnResult } from '../../pipeline/types.js';
 import { createProviders } from '../../providers/factory.js';
 import { cliContext } from '../context.js';
 import { formatFromPath, formatTimings } from '../format.js';
@@ -48,7 +48,7 @@ export function register(program: Command): void {
           ...(outFile ? { replyFormat: formatFromPath(outFile) } : {}),
           ...(opts.language ? { language: opts.language } : {}),
           onEvent: streamToStdout
-            ? (e: import('../../pipeline/types.js').TurnEvent) => {
+            ? (e: TurnEvent) => {
                 if (e.type === 'text_delta') process.stdout.write(e.text);
               }
             : undefined,
@@ -69,7 +69,9 @@ async function readInput(file: string): Promise<Buffer> {
   try {
     return await fs.readFile(file);
   } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
