@@ -103,7 +103,7 @@ async function decodeWithFfmpeg(
   maxSeconds: number,
   signal: AbortSignal,
 ): Promise<DecodedAudio> {
-  const viaPipe = !facts.needsSeekableInput;
+  let viaPipe = !facts.needsSeekableInput;
   let attempt = await withSource(input, viaPipe, (src) => runDecode(src, maxSeconds, signal));
   // Header walking can miss an MP4 whose moov sits after the media data; ffmpeg says "partial file"
   // or "moov atom not found" on a pipe. Retry from a seekable file before calling it damaged.
@@ -112,7 +112,8 @@ async function decodeWithFfmpeg(
     facts.container === 'mp4' &&
     attempt.report.errors.some((e) => /partial file|moov atom not found/.test(e))
   ) {
-    attempt = await withSource(input, false, (src) => runDecode(src, maxSeconds, signal));
+    viaPipe = false;
+    attempt = await withSource(input, viaPipe, (src) => runDecode(src, maxSeconds, signal));
   }
   const { report, samples } = attempt;
   throwForReport(report, facts, samples.length);
@@ -120,9 +121,7 @@ async function decodeWithFfmpeg(
   const durationSec = samples.length / STT_SAMPLE_RATE;
   if (durationSec > maxSeconds) {
     // Output was capped just past the limit; find the real length by demuxing without decoding.
-    const realSec = await withSource(input, !facts.needsSeekableInput, (src) =>
-      measureDurationSec(src, signal),
-    );
+    const realSec = await withSource(input, viaPipe, (src) => measureDurationSec(src, signal));
     throw audioErrors.tooLong(realSec, maxSeconds);
   }
   const container = facts.container ?? (report.demuxer ? containerName(report.demuxer) : 'unknown');
