@@ -54,6 +54,9 @@ export const configSchema = z.object({
     .enum(['auto', 'always-open', 'never'])
     .default('auto')
     .describe('How reasoning is found in content: auto-detect, always starts open (Qwen3-Thinking), never'),
+  llmThreads: int(0, 1024)
+    .default(0)
+    .describe('CPU threads for the embedded llama provider; 0 = llama.cpp chooses'),
   llmRetries: int(0, 10).default(3).describe('Retries on connection errors and 5xx from the LLM server'),
   systemPrompt: z
     .string()

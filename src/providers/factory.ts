@@ -110,7 +110,11 @@ export async function createLanguageModel(
   }
   const { createLlamaLanguageModel } = await import('./llm/llama-factory.js');
   const onProgress = opts.progress ? progressCallback('language model') : undefined;
-  return createLlamaLanguageModel(config, { logger: opts.logger, onProgress });
+  return createLlamaLanguageModel(config, {
+    logger: opts.logger,
+    onProgress,
+    ...(config.llmThreads > 0 ? { threads: config.llmThreads } : {}),
+  });
 }
 
 export async function createTextToSpeech(

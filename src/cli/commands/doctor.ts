@@ -24,7 +24,13 @@ function version(cmd: string, args: string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 5000 }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
-      resolve(((stdout || stderr).split('\n').find((l) => l.trim()) ?? 'installed').trim());
+      const first =
+        (stdout || stderr)
+          .split('\n')
+          .find((l) => l.trim())
+          ?.trim() ?? '';
+      // some programs (pocketsphinx) answer every flag with a usage error: being there is what counts
+      resolve(!first || /error|usage|unknown/i.test(first) ? `${cmd} installed` : first);
     });
   });
 }
@@ -56,8 +62,13 @@ async function reachable(url: string, apiKey?: string): Promise<string | undefin
     });
     return res.status < 500 ? undefined : `HTTP ${res.status}`;
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    return cause?.code ?? (err as Error).message;
+    const cause = (err as { cause?: { code?: string; errors?: Array<{ code?: string }> } }).cause;
+    return (
+      cause?.code ??
+      cause?.errors?.[0]?.code ??
+      (cause as Error | undefined)?.message ??
+      (err as Error).message
+    );
   }
 }
 
@@ -130,10 +141,14 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
     name: `stt (${sttKind})`,
     ok: sttKind !== 'whisper' || whisperCached,
     optional: sttKind !== 'whisper',
-    detail: whisperCached
-      ? `whisper model cached: ${modelPath(config, wid)}`
-      : `whisper model ${config.sttModel} not downloaded`,
-    ...(whisperCached ? {} : { fix: `june models pull ${wid}  (then JUNE_STT=whisper, or leave auto)` }),
+    detail:
+      (sttKind === 'whisper' ? '' : `using ${sttKind}; `) +
+      (whisperCached
+        ? `whisper model ready: ${config.sttModel}`
+        : `whisper model ${config.sttModel} not downloaded`),
+    ...(whisperCached
+      ? {}
+      : { fix: `june models pull ${wid}  (better accuracy; JUNE_STT=auto picks it up)` }),
   });
   if (sttKind === 'openai' && config.sttBaseUrl) {
     const err = await reachable(config.sttBaseUrl, config.sttApiKey);
@@ -202,7 +217,8 @@ export function register(program: Command): void {
         for (const c of checks) {
           const mark = c.ok ? 'ok  ' : c.optional ? 'warn' : 'FAIL';
           process.stdout.write(`${mark}  ${c.name.padEnd(22)} ${c.detail}\n`);
-          if (!c.ok && c.fix) process.stdout.write(`      fix: ${c.fix}\n`);
+          if ((!c.ok || c.detail.includes('not downloaded')) && c.fix)
+            process.stdout.write(`      fix: ${c.fix}\n`);
         }
         process.stdout.write(failed.length ? `\n${failed.length} problem(s) found\n` : '\nall good\n');
       }
