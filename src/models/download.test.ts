@@ -173,7 +173,7 @@ describe('downloadFile', () => {
     expect(fs.existsSync(dest + '.part')).toBe(false);
   });
 
-  it('checks SHA-1 over a resumed part too', async () => {
+  it('hashes the kept part too: a corrupt resumed part is caught and the file downloaded again once', async () => {
     const data = randomFile(60_000);
     server.add('/m.bin', data);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -181,13 +181,44 @@ describe('downloadFile', () => {
     const badHead = Buffer.from(data.subarray(0, 30_000));
     badHead[10] = badHead[10]! ^ 0xff;
     fs.writeFileSync(dest + '.part', badHead);
+    const { logger, lines } = memoryLogger();
+
+    await downloadFile(`${server.url}/m.bin`, dest, { sha1: sha1(data), logger });
+
+    expect(server.requests.map((r) => r.range)).toEqual(['bytes=30000-', undefined]);
+    expect(fs.readFileSync(dest).equals(data)).toBe(true);
+    expect(lines.some((l) => l.level === 40 && l.msg.includes('was corrupt; downloading it again'))).toBe(
+      true,
+    );
+  });
+
+  it('gives up with model_checksum when the fresh download after a corrupt resume is wrong as well', async () => {
+    const data = randomFile(20_000);
+    server.add('/m.bin', data);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest + '.part', data.subarray(0, 5_000));
 
     await expectModelError(
-      downloadFile(`${server.url}/m.bin`, dest, { sha1: sha1(data), logger: memoryLogger().logger }),
+      downloadFile(`${server.url}/m.bin`, dest, {
+        sha256: sha256(randomFile(10)),
+        logger: memoryLogger().logger,
+      }),
       'model_checksum',
     );
-    expect(server.requests.map((r) => r.range)).toEqual(['bytes=30000-']);
+    expect(server.requests.map((r) => r.range)).toEqual(['bytes=5000-', undefined]);
     expect(fs.existsSync(dest + '.part')).toBe(false);
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+
+  it('refuses to start when the disk cannot hold the file', async () => {
+    server.add('/m.bin', randomFile(1_000));
+    const err = await expectModelError(
+      downloadFile(`${server.url}/m.bin`, dest, { expectedBytes: 10 ** 15, logger: memoryLogger().logger }),
+      'model_download_failed',
+    );
+    expect(err.message).toContain('Not enough disk space');
+    expect(err.message).toContain('JUNE_MODELS_DIR');
+    expect(server.requests).toEqual([]);
   });
 
   it('refuses a file of the wrong size before downloading it', async () => {

@@ -6,10 +6,9 @@
  * "complete and verified". A part that fails verification is deleted (resuming it would never succeed); a
  * part left by a broken connection is kept so the next attempt, or the next run, picks up where it stopped.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { envNameFor } from '../config/schema.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { abortReason, sleep, throwIfAborted } from '../util/abort.js';
 import { ModelError } from '../util/errors.js';
@@ -24,6 +23,7 @@ import {
   type ManualInstallInfo,
 } from './failures.js';
 import { httpGet } from './http-get.js';
+import { fileSize, freeBytes, headerInt, parseContentRange, streamToFile, syncFile } from './part-file.js';
 
 export interface DownloadProgress {
   /** Bytes in the file so far, including those kept from an earlier attempt. */
@@ -53,78 +53,96 @@ export interface DownloadOptions {
   pathEnvVar?: string;
 }
 
+/** Everything one downloadFile call carries between its steps. */
+interface Download {
+  url: string;
+  dest: string;
+  part: string;
+  info: ManualInstallInfo;
+  options: DownloadOptions;
+  logger: Logger;
+  meter: ProgressMeter;
+  digests: Digests;
+  /** The server answered at least once: later connection failures are hiccups, not "offline". */
+  reachable: boolean;
+}
+
 const PROGRESS_INTERVAL_MS = 100;
 
 export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<void> {
-  const { signal } = options;
-  const logger = options.logger ?? getLogger();
-  const retries = options.retries ?? 3;
-  const retryDelayMs = options.retryDelayMs ?? 1000;
-  const part = dest + '.part';
-  const info: ManualInstallInfo = {
-    label: options.label ?? path.basename(dest),
+  throwIfAborted(options.signal);
+  const d: Download = {
     url,
     dest,
-    pathEnvVar: options.pathEnvVar,
+    part: dest + '.part',
+    info: { label: options.label ?? path.basename(dest), url, dest, pathEnvVar: options.pathEnvVar },
+    options,
+    logger: options.logger ?? getLogger(),
+    meter: new ProgressMeter(options.onProgress),
+    digests: new Digests({ sha256: options.sha256, sha1: options.sha1 }),
+    reachable: false,
   };
-  throwIfAborted(signal);
   await fsp.mkdir(path.dirname(dest), { recursive: true });
+  const resumedFromEarlierRun = (await fileSize(d.part)) > 0;
+  await checkDiskSpace(d);
 
-  const meter = new ProgressMeter(options.onProgress);
-  const digests = new Digests({ sha256: options.sha256, sha1: options.sha1 });
-  const state = { reachable: false };
+  await fetchWithRetries(d);
+  try {
+    await verifyAndCommit(d);
+  } catch (err) {
+    // A part kept from an earlier run may have been damaged meanwhile (or be from another version of the
+    // file); one fresh download from byte 0 is cheaper than making the user run June again.
+    if (!resumedFromEarlierRun || !(err instanceof ModelError) || err.code !== 'model_checksum') throw err;
+    d.logger.warn({ url, dest }, `resumed download of ${d.info.label} was corrupt; downloading it again`);
+    await fetchWithRetries(d);
+    await verifyAndCommit(d);
+  }
+}
+
+async function fetchWithRetries(d: Download): Promise<void> {
+  const { signal } = d.options;
+  const retries = d.options.retries ?? 3;
   let failures = 0;
   for (;;) {
-    const before = meter.sessionBytes;
+    const before = d.meter.sessionBytes;
     try {
-      await fetchIntoPart(url, part, info, options, logger, meter, digests, state);
-      break;
+      return await fetchIntoPart(d);
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
       if (err instanceof ModelError) throw err;
       // Only failures in a row count: a long download over a flaky link may break many times and still finish.
-      if (meter.sessionBytes > before) failures = 0;
+      if (d.meter.sessionBytes > before) failures = 0;
       const offline = isOfflineError(err);
-      if (offline && !state.reachable) throw offlineError(info, err);
+      if (offline && !d.reachable) throw offlineError(d.info, err);
       const message = err instanceof Error ? err.message : String(err);
       if (!offline && !isTransientError(err))
         throw new ModelError(
           'model_download_failed',
-          `Downloading ${info.label} from ${url} failed: ${message}`,
+          `Downloading ${d.info.label} from ${d.url} failed: ${message}`,
           err,
         );
       if (++failures > retries) {
-        if (offline) throw offlineError(info, err);
+        if (offline) throw offlineError(d.info, err);
         throw new ModelError(
           'model_download_failed',
-          `Downloading ${info.label} from ${url} failed after ${retries + 1} attempts (${message}). Run June again to resume where it stopped.`,
+          `Downloading ${d.info.label} from ${d.url} failed after ${retries + 1} attempts (${message}). Run June again to resume where it stopped.`,
           err,
         );
       }
-      const delay = retryDelayMs * 2 ** (failures - 1);
-      logger.warn(
-        { url, err: message, attempt: failures, retryInMs: delay },
-        `download of ${info.label} interrupted; resuming`,
+      const delay = (d.options.retryDelayMs ?? 1000) * 2 ** (failures - 1);
+      d.logger.warn(
+        { url: d.url, err: message, attempt: failures, retryInMs: delay },
+        `download of ${d.info.label} interrupted; resuming`,
       );
       await sleep(delay, signal);
     }
   }
-
-  await verifyAndCommit(part, dest, info, options, logger, digests);
 }
 
-/** One attempt: brings `part` to the full file, or throws. `digests` ends up covering every byte of it. */
-async function fetchIntoPart(
-  url: string,
-  part: string,
-  info: ManualInstallInfo,
-  options: DownloadOptions,
-  logger: Logger,
-  meter: ProgressMeter,
-  digests: Digests,
-  state: { reachable: boolean },
-): Promise<void> {
-  const expected = options.expectedBytes;
+/** One attempt: brings the part to the full file, or throws. The digests end up covering every byte of it. */
+async function fetchIntoPart(d: Download): Promise<void> {
+  const { part, logger, meter, digests, info } = d;
+  const expected = d.options.expectedBytes;
   let offset = await fileSize(part);
   if (expected !== undefined && offset > expected) {
     logger.info({ part, offset, expected }, 'partial download is larger than the file; starting over');
@@ -135,15 +153,15 @@ async function fetchIntoPart(
   digests.reset();
   await digests.updateFromFile(part, offset);
   meter.start(offset, expected);
-  if (expected !== undefined && offset === expected && offset > 0) return; // finished by an earlier run
+  if (expected !== undefined && offset === expected && offset > 0) return meter.emit(); // finished earlier
 
-  if (offset > 0) logger.info({ url, offset }, `resuming download of ${info.label}`);
-  const { res } = await httpGet(url, {
+  if (offset > 0) logger.info({ url: d.url, offset }, `resuming download of ${info.label}`);
+  const { res } = await httpGet(d.url, {
     headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-    signal: options.signal,
-    timeoutMs: options.timeoutMs ?? 30_000,
+    signal: d.options.signal,
+    timeoutMs: d.options.timeoutMs ?? 30_000,
   });
-  state.reachable = true;
+  d.reachable = true;
 
   const status = res.statusCode ?? 0;
   const length = headerInt(res.headers['content-length']);
@@ -151,7 +169,7 @@ async function fetchIntoPart(
   let total: number | undefined;
   if (status === 200) {
     if (offset > 0) {
-      logger.info({ url }, 'server ignored the Range request; downloading from the start');
+      logger.info({ url: d.url }, 'server ignored the Range request; downloading from the start');
       digests.reset();
     }
     start = 0;
@@ -168,7 +186,7 @@ async function fetchIntoPart(
   } else if (status === 416) {
     res.resume();
     // "Range not satisfiable": either the part is already complete, or it is longer than the file.
-    if (parseContentRange(res.headers['content-range'])?.total === offset) return;
+    if (parseContentRange(res.headers['content-range'])?.total === offset) return meter.emit();
     await fsp.rm(part, { force: true });
     throw new IncompleteBodyError('partial download does not fit the file on the server; starting over');
   } else {
@@ -179,7 +197,7 @@ async function fetchIntoPart(
       status === 401 || status === 403 ? ' (access denied; a private mirror may need credentials)' : '';
     throw new ModelError(
       'model_download_failed',
-      `Downloading ${info.label} from ${url} failed: HTTP ${status}${hint}.`,
+      `Downloading ${info.label} from ${d.url} failed: HTTP ${status}${hint}.`,
     );
   }
 
@@ -187,7 +205,7 @@ async function fetchIntoPart(
     res.destroy(); // do not fetch hundreds of megabytes of the wrong file
     throw new ModelError(
       'model_checksum',
-      `The server offers ${total} bytes for ${info.label} but ${expected} were expected; refusing to download it. Check that ${url} is the right file.`,
+      `The server offers ${total} bytes for ${info.label} but ${expected} were expected; refusing to download it. Check that ${d.url} is the right file.`,
     );
   }
 
@@ -201,56 +219,13 @@ async function fetchIntoPart(
     throw new IncompleteBodyError(`connection closed after ${meter.received} of ${total} bytes`);
 }
 
-/**
- * Copies the body into the file. Unlike stream.pipeline, a broken body still lets the bytes already received
- * reach the disk (the file is ended, not destroyed), so the next attempt resumes from all of them.
- */
-function streamToFile(
-  source: Readable,
-  file: string,
-  flags: 'a' | 'w',
-  onChunk: (chunk: Buffer) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const out = fs.createWriteStream(file, { flags });
-    let ended = false;
-    let failure: unknown;
-    const stop = (err: unknown) => {
-      if (ended) return;
-      ended = true;
-      failure = err;
-      out.end();
-    };
-    source.on('data', (chunk: Buffer) => {
-      onChunk(chunk);
-      if (!out.write(chunk)) {
-        source.pause();
-        out.once('drain', () => source.resume());
-      }
-    });
-    source.once('end', () => stop(undefined));
-    source.once('error', stop);
-    source.once('close', () => stop(new IncompleteBodyError('connection closed before the end of the file')));
-    out.once('finish', () => (failure === undefined ? resolve() : reject(failure)));
-    out.once('error', (err) => {
-      source.destroy();
-      reject(err);
-    });
-  });
-}
-
-async function verifyAndCommit(
-  part: string,
-  dest: string,
-  info: ManualInstallInfo,
-  options: DownloadOptions,
-  logger: Logger,
-  digests: Digests,
-): Promise<void> {
+async function verifyAndCommit(d: Download): Promise<void> {
+  const { part, info, logger, digests } = d;
+  const expected = d.options.expectedBytes;
   const size = await fileSize(part);
   const problems = digests.mismatches();
-  if (options.expectedBytes !== undefined && size !== options.expectedBytes)
-    problems.unshift(`size is ${size} bytes, expected ${options.expectedBytes}`);
+  if (expected !== undefined && size !== expected)
+    problems.unshift(`size is ${size} bytes, expected ${expected}`);
   if (problems.length > 0) {
     await fsp.rm(part, { force: true });
     throw new ModelError(
@@ -258,21 +233,28 @@ async function verifyAndCommit(
       `The download of ${info.label} from ${info.url} is corrupt: ${problems.join('; ')}. The partial file was removed; run June again to download it afresh.`,
     );
   }
-  if (digests.active) logger.debug({ dest, bytes: size }, `${info.label} verified`);
+  if (digests.active) logger.debug({ dest: d.dest, bytes: size }, `${info.label} verified`);
   else
     logger.warn(
-      { url: info.url, dest },
+      { url: info.url, dest: d.dest },
       `no published checksum for ${info.label}; integrity verification skipped`,
     );
+  await syncFile(part);
+  await fsp.rename(part, d.dest);
+}
 
-  // Flush to disk before the rename, so a crash cannot leave a complete-looking but empty file behind.
-  const handle = await fsp.open(part, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fsp.rename(part, dest);
+/** Fails before the first byte rather than after filling the disk. */
+async function checkDiskSpace(d: Download): Promise<void> {
+  const expected = d.options.expectedBytes;
+  if (expected === undefined) return;
+  const needed = expected - (await fileSize(d.part));
+  const free = await freeBytes(path.dirname(d.dest));
+  if (free === undefined || free >= needed) return;
+  const mb = (n: number) => Math.ceil(n / 1e6);
+  throw new ModelError(
+    'model_download_failed',
+    `Not enough disk space for ${d.info.label}: it needs ${mb(needed)} MB in ${path.dirname(d.dest)} but only ${mb(free)} MB are free. Free some space or point ${envNameFor('modelsDir')} at a larger disk.`,
+  );
 }
 
 /** Throttled progress reports with the speed of this call. */
@@ -304,27 +286,4 @@ class ProgressMeter {
     if (this.total !== undefined) p.total = this.total;
     this.onProgress(p);
   }
-}
-
-async function fileSize(file: string): Promise<number> {
-  try {
-    return (await fsp.stat(file)).size;
-  } catch {
-    return 0;
-  }
-}
-
-function headerInt(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
-}
-
-/** "bytes 100-199/1000" → {start: 100, total: 1000}; "bytes *\/1000" → {start: undefined, total: 1000}. */
-function parseContentRange(value: string | undefined): { start?: number; total?: number } | undefined {
-  const m = /^bytes (?:(\d+)-\d+|\*)\/(\d+|\*)$/.exec(value?.trim() ?? '');
-  if (!m) return undefined;
-  return {
-    start: m[1] === undefined ? undefined : Number(m[1]),
-    total: m[2] === '*' || m[2] === undefined ? undefined : Number(m[2]),
-  };
 }
