@@ -17,12 +17,8 @@ let ctx: CliContext | undefined;
 export function cliContext(overrides: Record<string, unknown> = {}): CliContext {
   if (ctx && Object.keys(overrides).length === 0) return ctx;
   const config = loadConfig({ overrides });
-  // CLI output goes to stdout; logs stay quiet unless asked for
-  const level = process.env.JUNE_LOG_LEVEL
-    ? config.logLevel
-    : config.logLevel === 'info'
-      ? 'warn'
-      : config.logLevel;
+  // CLI output is the answer; logs stay quiet (errors only) unless JUNE_LOG_LEVEL asks for more
+  const level = process.env.JUNE_LOG_LEVEL ? config.logLevel : 'error';
   const logger = createLogger(level);
   setLogger(logger);
   if (config.tracing === 'console') setupTracing('console');

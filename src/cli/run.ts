@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { toJuneError } from '../util/errors.js';
+import { AudioError, toJuneError } from '../util/errors.js';
 
 /** Parses and runs the CLI; maps any error to exit code 1 and a one-line reason on stderr. */
 export async function runCli(program: Command, argv: string[]): Promise<void> {
@@ -14,7 +14,9 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       return;
     }
     const e = toJuneError(err);
-    process.stderr.write(`june: ${e.message}\n`);
+    // bad audio is the user's own file: say what is wrong with it in their words, not ffmpeg's
+    const reason = e instanceof AudioError ? e.userMessage : e.message;
+    process.stderr.write(`june: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
     if (process.env.JUNE_LOG_LEVEL === 'debug' && err instanceof Error)
       process.stderr.write(`${err.stack}\n`);
     process.exitCode = e.code === 'config_invalid' ? 78 : 1;
