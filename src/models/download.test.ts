@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -272,6 +273,25 @@ describe('downloadFile', () => {
     expect(err.message).toContain(dest);
   });
 
+  it('fails with model_offline when the host accepts connections but never answers', async () => {
+    // A TCP server that never speaks HTTP: what a captive portal or a black-holed proxy looks like.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const err = await expectModelError(
+        downloadFile(`http://127.0.0.1:${port}/m.bin`, dest, {
+          timeoutMs: 200,
+          logger: memoryLogger().logger,
+        }),
+        'model_offline',
+      );
+      expect(err.message).toContain('ETIMEDOUT');
+    } finally {
+      silent.close();
+    }
+  });
+
   it('maps HTTP 404 to model_not_found', async () => {
     const err = await expectModelError(
       downloadFile(`${server.url}/missing.bin`, dest, { label: 'qwen3-0.6b', logger: memoryLogger().logger }),
@@ -315,11 +335,11 @@ describe('downloadFile', () => {
   it('treats a stalled body as transient and resumes after the stall', async () => {
     const data = randomFile(64 * 1024);
     server.add('/m.bin', data);
-    server.behaviour.stallFirstRequestMs = 1_000; // one 16 KiB chunk, then a second of silence
+    server.behaviour.stallFirstRequestMs = 2_000; // one 16 KiB chunk, then two seconds of silence
     const { logger, lines } = memoryLogger();
     const promise = downloadFile(`${server.url}/m.bin`, dest, {
       sha256: sha256(data),
-      timeoutMs: 150,
+      timeoutMs: 300,
       retryDelayMs: 5,
       logger,
     });

@@ -37,17 +37,17 @@ describe('acquireLock', () => {
   });
 
   it('makes a second holder in the same process wait until the first releases', async () => {
-    const first = await acquireLock(lockPath, { staleMs: 200 });
+    const first = await acquireLock(lockPath, { staleMs: 400 });
     let waitedFor: LockOwner | undefined;
     let acquired = false;
-    const second = acquireLock(lockPath, { pollMs: 20, staleMs: 200, onWait: (o) => (waitedFor = o) }).then(
+    const second = acquireLock(lockPath, { pollMs: 20, staleMs: 400, onWait: (o) => (waitedFor = o) }).then(
       (l) => {
         acquired = true;
         return l;
       },
     );
     // Longer than staleMs: the heartbeat keeps the held lock fresh, so it is not taken over.
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 700));
     expect(acquired).toBe(false);
     expect(waitedFor?.pid).toBe(process.pid);
     await first.release();
