@@ -145,6 +145,7 @@ export class PocketsphinxSpeechToText implements SpeechToText {
     });
   }
 
+  /** Stops the helper once its current request is done. A later load() or transcribe() starts it again. */
   async close(): Promise<void> {
     const helper = this.helper;
     this.helper = undefined;

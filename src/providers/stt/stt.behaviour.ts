@@ -14,7 +14,10 @@ import { CancelledError } from '../../util/errors.js';
 import { wordErrorRate } from '../../eval/wer.js';
 
 export interface SpeechToTextBehaviourOptions {
-  /** Check that recognised text contains the spoken key words (default true). */
+  /**
+   * Check what was recognised (default true): key words of the sentence, and identical results for the
+   * same audio. Off, only the shape of each transcript is checked.
+   */
   checksContent?: boolean;
   /** The sentence spoken, and words of which at least `minKeywords` must be recognised. */
   sentence?: { text: string; keywords: string[]; minKeywords: number };
@@ -102,8 +105,6 @@ export function describeSpeechToTextBehaviour(
         const words: string[] = transcript.text.toLowerCase().match(/[\p{L}']+/gu) ?? [];
         const found = sentence.keywords.filter((k) => words.includes(k));
         expect(found.length, `recognised "${transcript.text}"`).toBeGreaterThanOrEqual(sentence.minKeywords);
-      } else {
-        expect(transcript.text.length).toBeGreaterThan(0);
       }
     });
 
