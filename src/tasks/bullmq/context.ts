@@ -2,6 +2,7 @@
  * What the parts of the BullMQ queue share: the module (loaded lazily), the Redis connection, key names,
  * and one BullMQ Queue / QueueEvents per capability, created on first use.
  */
+import type * as BullMQ from 'bullmq';
 import type { FlowProducer, Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
@@ -9,7 +10,7 @@ import { capabilityOf } from '../ids.js';
 import type { JobData } from './mapping.js';
 import { callScripts, type ScriptCalls } from './scripts.js';
 
-export type BullMQModule = typeof import('bullmq');
+export type BullMQModule = typeof BullMQ;
 export type TaskJob = Job<JobData, unknown, string>;
 
 export interface Retention {

@@ -1,0 +1,133 @@
+/**
+ * Prometheus metrics of the task queue, per capability, on prom-client's default registry unless a caller
+ * passes its own. Gauges are read from the queue's stats at scrape time, so every worker process reports
+ * the same (global) numbers: aggregate them with max(), not sum(). Counters and histograms count what this
+ * process's workers did: aggregate those with sum().
+ */
+import http from 'node:http';
+import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import type { CapabilityStats, FailOutcome, Task, TaskQueue } from './types.js';
+
+const waitBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const runBuckets = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+
+type GaugeKey = 'new' | 'delayed' | 'active' | 'retrying' | 'dead' | 'waitingChildren';
+
+export interface TaskMetrics {
+  registry: Registry;
+  /** A task's first attempt started: time from enqueue to start. */
+  observeStart(task: Task, attempt: number, startedAt: number): void;
+  /** An attempt ended. */
+  observeEnd(capability: string, outcome: 'completed' | FailOutcome | 'lost', runSeconds: number): void;
+  /** Reports this queue's stats in the gauges; returns a function that stops it. */
+  watchQueue(queue: TaskQueue): () => void;
+}
+
+const cache = new WeakMap<Registry, TaskMetrics>();
+
+export function taskMetrics(registry: Registry = defaultRegistry): TaskMetrics {
+  const existing = cache.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const queues = new Set<TaskQueue>();
+  // one stats read per scrape, shared by all gauges
+  let snapshot: { at: number; stats: Promise<CapabilityStats[]> } | undefined;
+  const readStats = (): Promise<CapabilityStats[]> => {
+    if (!snapshot || Date.now() - snapshot.at > 1000) {
+      const stats = Promise.all([...queues].map((q) => q.stats().catch(() => [] as CapabilityStats[]))).then(
+        (all) => all.flat(),
+      );
+      snapshot = { at: Date.now(), stats };
+    }
+    return snapshot.stats;
+  };
+  const gauge = (name: string, key: GaugeKey, help: string) =>
+    new Gauge({
+      name: `june_tasks_${name}`,
+      help,
+      labelNames: ['capability'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const s of await readStats()) this.inc({ capability: s.capability }, s[key]);
+      },
+    });
+  gauge('new', 'new', 'Tasks waiting to run that are due (never counts running tasks)');
+  gauge('delayed', 'delayed', 'Tasks scheduled for later');
+  gauge('active', 'active', 'Tasks running now');
+  gauge('retrying', 'retrying', 'Tasks that failed and wait for another attempt');
+  gauge('dead', 'dead', 'Tasks in the dead-letter queue');
+  gauge('waiting_children', 'waitingChildren', 'Parent tasks waiting for their children');
+
+  const completed = new Counter({
+    name: 'june_tasks_completed_total',
+    help: 'Tasks completed by this process',
+    labelNames: ['capability'],
+    registers,
+  });
+  const failed = new Counter({
+    name: 'june_tasks_failed_total',
+    help: 'Failed attempts in this process, by what happened next (retrying, dead, cancelled, lost)',
+    labelNames: ['capability', 'outcome'],
+    registers,
+  });
+  const wait = new Histogram({
+    name: 'june_tasks_wait_seconds',
+    help: 'Time from enqueue to the start of the first attempt',
+    labelNames: ['capability'],
+    buckets: waitBuckets,
+    registers,
+  });
+  const run = new Histogram({
+    name: 'june_tasks_run_seconds',
+    help: 'Duration of attempts, whatever their outcome',
+    labelNames: ['capability'],
+    buckets: runBuckets,
+    registers,
+  });
+
+  const m: TaskMetrics = {
+    registry,
+    observeStart(task, attempt, startedAt) {
+      if (attempt === 1)
+        wait.observe({ capability: task.capability }, Math.max(0, startedAt - task.createdAt) / 1000);
+    },
+    observeEnd(capability, outcome, runSeconds) {
+      run.observe({ capability }, runSeconds);
+      if (outcome === 'completed') completed.inc({ capability });
+      else failed.inc({ capability, outcome });
+    },
+    watchQueue(queue) {
+      queues.add(queue);
+      snapshot = undefined;
+      return () => {
+        queues.delete(queue);
+        snapshot = undefined;
+      };
+    },
+  };
+  cache.set(registry, m);
+  return m;
+}
+
+/** Serves GET /metrics for Prometheus (and KEDA's Prometheus trigger, through Prometheus). */
+export async function serveMetrics(port: number, registry: Registry = defaultRegistry, host = '0.0.0.0') {
+  const server = http.createServer((req, res) => {
+    if (req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Workers: `startWorkers` runs N task slots in this process for a set of capabilities. `june worker` runs
+ * it standalone; `june start` runs it in-process. Each slot claims the oldest runnable task of its
+ * capabilities, runs its handler, and claims the next. Stopping drains: no new claims, running tasks get
+ * `drainTimeoutMs` to finish, and the rest are given back to the queue without losing an attempt.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { loadConfig } from '../config/load.js';
+import type { JuneConfig } from '../config/schema.js';
+import { getLogger, type Logger } from '../observability/logger.js';
+import { sleep } from '../util/abort.js';
+import { defaultHandlerRegistry, type HandlerRegistry } from './handlers.js';
+import { loadHandlerModules } from './handler-modules.js';
+import { taskMetrics, type TaskMetrics } from './metrics.js';
+import { openTaskQueue } from './open-queue.js';
+import { runLease, type RunEnv, type RunningTask, type SettledOutcome } from './run-task.js';
+import type { Lease, Task, TaskQueue, WorkerInfo } from './types.js';
+
+export interface StartWorkersOptions {
+  /** The queue to work on; default: the configured one (closed again when the workers stop). */
+  queue?: TaskQueue;
+  /** Config for the defaults below; default: loadConfig(). */
+  config?: JuneConfig;
+  /** Default: config.workerCapabilities. */
+  capabilities?: string[];
+  /** Tasks run at once, over all capabilities. Default: config.workerConcurrency. */
+  concurrency?: number;
+  /** Default: the process-wide registry that `registerHandler` fills. */
+  registry?: HandlerRegistry;
+  /** Import the modules listed in handler-modules.ts first (what a standalone worker needs). */
+  loadHandlers?: boolean;
+  workerId?: string;
+  /** Must match the queue's lease (default: config.taskLeaseMs); heartbeats go every third of it. */
+  leaseMs?: number;
+  /** Longest idle wait between looks for work (default 1 s; new work usually wakes slots at once). */
+  idlePollMs?: number;
+  /** How long a drain waits for running tasks (default 30 s). */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+  /** Metrics to record into; default: the default prom-client registry's. `false`: none. */
+  metrics?: TaskMetrics | false;
+  /** Called after each attempt ends (tests and benchmarks use it to see progress). */
+  onSettled?: (task: Task, outcome: SettledOutcome) => void;
+}
+
+export interface WorkerPool {
+  readonly id: string;
+  readonly queue: TaskQueue;
+  readonly capabilities: readonly string[];
+  readonly concurrency: number;
+  activeTaskIds(): string[];
+  /** Drains and stops; resolves when every slot has stopped. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const n = by % items.length;
+  return [...items.slice(n), ...items.slice(0, n)];
+}
+
+export async function startWorkers(options: StartWorkersOptions = {}): Promise<WorkerPool> {
+  const config = options.config ?? (options.queue ? undefined : loadConfig());
+  const logger = (options.logger ?? getLogger()).child({ component: 'tasks' });
+  if (options.loadHandlers) await loadHandlerModules();
+  const registry = options.registry ?? defaultHandlerRegistry;
+  const capabilities = options.capabilities ?? config?.workerCapabilities ?? registry.capabilities();
+  if (capabilities.length === 0) throw new Error('a worker needs at least one capability');
+  const concurrency = options.concurrency ?? config?.workerConcurrency ?? 2;
+  const leaseMs = options.leaseMs ?? config?.taskLeaseMs ?? 30_000;
+  const ownsQueue = !options.queue;
+  const queue = options.queue ?? (await openTaskQueue(config!, { logger }));
+  const id = options.workerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const metrics = options.metrics === false ? undefined : (options.metrics ?? taskMetrics());
+  const unwatch = metrics?.watchQueue(queue);
+  const idlePollMs = options.idlePollMs ?? 1000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+  const startedAt = Date.now();
+
+  const stopController = new AbortController();
+  const running = new Map<string, RunningTask>();
+  const env: RunEnv = {
+    queue,
+    registry,
+    workerId: id,
+    heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
+    logger: logger.child({ workerId: id }),
+    metrics,
+    onSettled: options.onSettled,
+    stopping: () => stopController.signal.aborted,
+    running,
+  };
+
+  const info = (): WorkerInfo => ({
+    id,
+    capabilities: [...capabilities],
+    concurrency,
+    activeTaskIds: [...running.keys()],
+    load: running.size / concurrency,
+    host: os.hostname(),
+    pid: process.pid,
+    startedAt,
+    lastHeartbeatAt: Date.now(),
+  });
+
+  const slot = async (index: number): Promise<void> => {
+    let lease: Lease | undefined;
+    let turn = index;
+    let errorDelay = 100;
+    while (!stopController.signal.aborted) {
+      try {
+        if (!lease) {
+          lease = await queue.claim(rotate(capabilities, turn++), id);
+          if (!lease) {
+            await queue.waitForWork(capabilities, idlePollMs, stopController.signal);
+            continue;
+          }
+        }
+        lease = await runLease(env, lease);
+        errorDelay = 100;
+      } catch (err) {
+        // the queue is unreachable (Redis restarting, database locked): back off and try again
+        env.logger.warn({ err }, 'task queue error; retrying');
+        lease = undefined;
+        await sleep(errorDelay, stopController.signal).catch(() => undefined);
+        errorDelay = Math.min(errorDelay * 2, 5000);
+      }
+    }
+    // a task claimed together with a completion just as the drain began goes back untouched
+    if (lease) await queue.release(lease).catch(() => undefined);
+  };
+
+  const maintenance = async (): Promise<void> => {
+    const every = Math.max(100, Math.min(5000, Math.floor(leaseMs / 2)));
+    while (!stopController.signal.aborted) {
+      try {
+        await queue.recoverExpired(capabilities);
+        await queue.registerWorker(info());
+      } catch (err) {
+        env.logger.warn({ err }, 'task maintenance failed; retrying');
+      }
+      await sleep(every, stopController.signal).catch(() => undefined);
+    }
+  };
+
+  await queue.registerWorker(info());
+  const slots = Array.from({ length: concurrency }, (_, i) => slot(i));
+  const upkeep = maintenance();
+  const all = Promise.all([...slots, upkeep]).then(() => undefined);
+  env.logger.info({ capabilities, concurrency, backend: queue.backend }, 'workers started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      env.logger.info({ running: running.size }, 'workers draining');
+      stopController.abort();
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainTimeoutMs).unref());
+      if ((await Promise.race([all, timer])) === 'timeout') {
+        env.logger.warn({ running: running.size }, 'drain timed out; giving running tasks back to the queue');
+        for (const r of running.values()) r.abort('drain');
+        await all;
+      }
+      await queue.unregisterWorker(id).catch(() => undefined);
+      unwatch?.();
+      if (ownsQueue) await queue.close();
+      env.logger.info('workers stopped');
+    })();
+    return stopping;
+  };
+
+  return {
+    id,
+    queue,
+    capabilities,
+    concurrency,
+    activeTaskIds: () => [...running.keys()],
+    stop,
+  };
+}
+
+/** SIGTERM/SIGINT drain the pool, then end the process; a second signal ends it at once. */
+export function drainOnSignals(pool: WorkerPool, onStopped: () => void = () => process.exit(0)): () => void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    getLogger().info({ signal }, 'draining workers');
+    void pool.stop().then(onStopped);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
