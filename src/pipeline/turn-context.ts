@@ -1,0 +1,79 @@
+/**
+ * What every stage of one turn shares: the providers, the clock that times stages (and records their busy
+ * intervals so June's own overhead can be computed), the root span, the event sink and the timings.
+ */
+import type { Span } from '@opentelemetry/api';
+import type { JuneConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { VoiceMetrics } from '../observability/metrics.js';
+import type { LanguageModel, SpeechToText, TextToSpeech } from '../providers/types.js';
+import type { Stage, TurnEvent, TurnInput, TurnTimings } from './types.js';
+
+export type PipelineConfig = Pick<
+  JuneConfig,
+  | 'systemPrompt'
+  | 'historyTurns'
+  | 'audioMaxBytes'
+  | 'audioMaxSeconds'
+  | 'vadThresholdDb'
+  | 'vadMinSpeechMs'
+  | 'replyFormat'
+  | 'decodeTimeoutMs'
+  | 'sttTimeoutMs'
+  | 'llmTimeoutMs'
+  | 'ttsTimeoutMs'
+  | 'sttLanguage'
+  | 'llmTemperature'
+  | 'llmMaxTokens'
+>;
+
+export interface VoicePipelineDeps {
+  stt: SpeechToText;
+  llm: LanguageModel;
+  tts: TextToSpeech;
+  config: PipelineConfig;
+  logger?: Logger;
+  metrics?: VoiceMetrics;
+}
+
+export class TurnClock {
+  readonly t0 = performance.now();
+  /** [start, end) of every model/codec stage, in turn-clock ms. */
+  readonly busy: Array<[number, number]> = [];
+
+  constructor(private readonly emit: (e: TurnEvent) => void) {}
+
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** Runs one stage, emitting start/end events and recording its interval. */
+  async stage<T>(stage: Stage, fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+    const start = this.now();
+    this.emit({ type: 'stage_start', stage, atMs: start });
+    let ok = false;
+    try {
+      const value = await fn();
+      ok = true;
+      return { value, ms: this.now() - start };
+    } finally {
+      const end = this.now();
+      this.busy.push([start, end]);
+      this.emit({ type: 'stage_end', stage, atMs: end, durationMs: end - start, ok });
+    }
+  }
+}
+
+export interface TurnContext {
+  input: TurnInput;
+  deps: VoicePipelineDeps;
+  config: PipelineConfig;
+  logger: Logger;
+  metrics: VoiceMetrics;
+  clock: TurnClock;
+  root: Span;
+  emit: (e: TurnEvent) => void;
+  timings: Partial<TurnTimings>;
+  /** The stage now running, for error metrics. */
+  stage: string;
+}
