@@ -123,6 +123,57 @@ export const configSchema = z.object({
   workerCapabilities: list.default(['voice', 'chat']).describe('Capabilities of in-process workers'),
   workerConcurrency: int(1, 256).default(2).describe('Tasks a worker runs at once'),
 
+  // ----- channels (shared)
+  allowUsers: list
+    .default([])
+    .describe('Users allowed without pairing, as channel:userId (e.g. telegram:12345, discord:987)'),
+  allowGroups: list
+    .default([])
+    .describe('Group chats June answers in (when mentioned or replied to), as channel:chatId'),
+  rateLimitPerMinute: int(1)
+    .default(10)
+    .describe('Messages a user may send per minute (token bucket refill)'),
+  rateLimitBurst: int(1).default(5).describe('Messages a user may send in a quick burst'),
+  historyMaxTokens: int(0)
+    .default(3000)
+    .describe('Conversation history sent to the LLM, in (estimated) tokens'),
+  voiceReplies: z
+    .enum(['auto', 'always', 'never'])
+    .default('auto')
+    .describe('Default voice reply policy: auto = voice when the user spoke'),
+
+  // ----- Telegram
+  telegramToken: z.string().optional().describe('Telegram bot token from @BotFather (secret)'),
+  telegramApiRoot: z
+    .string()
+    .url()
+    .default('https://api.telegram.org')
+    .describe('Bot API server; a self-hosted telegram-bot-api lifts the 20 MB download limit'),
+  telegramWebhookUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('Public HTTPS URL for webhook mode; unset = long polling'),
+  telegramMaxDownloadBytes: int(1)
+    .default(20 * 1024 * 1024)
+    .describe('Largest file the Bot API lets bots download (20 MB on the public server)'),
+
+  // ----- Discord
+  discordToken: z.string().optional().describe('Discord bot token (secret)'),
+  discordApiBase: z.string().url().default('https://discord.com/api').describe('Discord REST API base URL'),
+  discordGatewayUrl: z
+    .string()
+    .optional()
+    .describe('Discord gateway WebSocket URL; default: asked from the REST API'),
+
+  // ----- web and HTTP API
+  httpHost: z.string().default('127.0.0.1').describe('Address the web page and HTTP API listen on'),
+  httpPort: int(0, 65535).default(7117).describe('Port of the web page and HTTP API (0 = any free port)'),
+  apiTokens: list
+    .default([])
+    .describe('Bearer tokens for the HTTP API, comma-separated; prefix admin: for admin scope (secret)'),
+  web: bool.default(true).describe('Serve the web page and HTTP API with `june start`'),
+
   // ----- observability
   logLevel: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
@@ -139,6 +190,9 @@ export const secretKeys: ReadonlySet<keyof JuneConfig> = new Set<keyof JuneConfi
   'llmApiKey',
   'sttApiKey',
   'ttsApiKey',
+  'telegramToken',
+  'discordToken',
+  'apiTokens',
 ]);
 
 export const configKeys = Object.keys(configSchema.shape) as (keyof JuneConfig)[];
