@@ -12,7 +12,10 @@ import * as config from './commands/config.js';
 import * as doctor from './commands/doctor.js';
 import * as models from './commands/models.js';
 import * as speak from './commands/speak.js';
+import * as tasks from './commands/tasks.js';
 import * as transcribe from './commands/transcribe.js';
+import * as worker from './commands/worker.js';
+import * as workers from './commands/workers.js';
 
 const program = new Command('june')
   .description('June: a self-hosted, voice-first AI assistant')
@@ -25,5 +28,8 @@ speak.register(program);
 models.register(program);
 doctor.register(program);
 config.register(program);
+tasks.register(program);
+worker.register(program);
+workers.register(program);
 
 await runCli(program, process.argv);

@@ -1,0 +1,74 @@
+/**
+ * `june worker`: a standalone worker process that runs tasks of its capabilities from the configured queue
+ * (several machines on one Redis with JUNE_QUEUE=bullmq). SIGTERM drains it: running tasks finish, the
+ * rest stay queued for other workers.
+ */
+import type { Command } from 'commander';
+import { createLogger, setLogger } from '../../observability/logger.js';
+import { InvalidTaskError } from '../../tasks/errors.js';
+import { serveMetrics, taskMetrics } from '../../tasks/metrics.js';
+import { drainOnSignals, startWorkers } from '../../tasks/runtime.js';
+import { cliContext } from '../context.js';
+
+interface WorkerOpts {
+  capabilities?: string;
+  concurrency?: string;
+  metricsPort?: string;
+  drainTimeout?: string;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidTaskError(`not a number of seconds: ${value}`);
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidTaskError(`not a port number: ${value}`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('Run task workers until stopped (SIGTERM drains running tasks first)')
+    .option(
+      '--capabilities <list>',
+      'comma-separated capabilities to serve (default: JUNE_WORKER_CAPABILITIES)',
+    )
+    .option('--concurrency <n>', 'tasks run at once (default: JUNE_WORKER_CONCURRENCY)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics')
+    .option('--drain-timeout <seconds>', 'how long a drain waits for running tasks', '30')
+    .action(async (opts: WorkerOpts) => {
+      const { config } = cliContext({
+        workerCapabilities: opts.capabilities,
+        workerConcurrency: opts.concurrency,
+      });
+      // a long-running service logs at the configured level (other commands keep the terminal quiet)
+      const logger = createLogger(process.env.JUNE_LOG_LEVEL ?? config.logLevel);
+      setLogger(logger);
+      const metrics = taskMetrics();
+      const server = opts.metricsPort !== undefined ? await serveMetrics(port(opts.metricsPort)) : undefined;
+      const pool = await startWorkers({
+        config,
+        logger,
+        metrics,
+        loadHandlers: true,
+        drainTimeoutMs: seconds(opts.drainTimeout ?? '30') * 1000,
+      });
+      logger.info(
+        {
+          worker: pool.id,
+          capabilities: pool.capabilities,
+          concurrency: pool.concurrency,
+          metricsPort: server?.port,
+        },
+        'worker running',
+      );
+      await new Promise<void>((resolve) => {
+        drainOnSignals(pool, () => resolve());
+      });
+      await server?.close();
+    });
+}
