@@ -1,0 +1,125 @@
+/**
+ * Assembles the channel layer for `june start` (receive and send) and `june worker` (send only): the
+ * stores, the gateway, the task handler, and an adapter for every platform whose token is configured.
+ * Platform modules are imported only when their token is set.
+ */
+import path from 'node:path';
+import type { JuneConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import { defaultHandlerRegistry, type HandlerRegistry } from '../tasks/handlers.js';
+import type { TaskQueue } from '../tasks/types.js';
+import { AudioStore } from './audio-store.js';
+import { ChannelGateway } from './gateway.js';
+import { pipelineHolder, type PipelineHolder } from './pipeline-holder.js';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.js';
+import { AccessControl } from './store/access.js';
+import { ConversationStore } from './store/conversations.js';
+import { channelDbFile, openChannelDb, type ChannelDb } from './store/db.js';
+import { registerChannelTurnHandler } from './turn-handler.js';
+import type { ChannelAdapter } from './types.js';
+
+export interface ChannelRuntimeOptions {
+  config: JuneConfig;
+  queue: TaskQueue;
+  logger: Logger;
+  registry?: HandlerRegistry;
+  /** Adapters to use instead of the configured platforms (tests, the web channel). */
+  adapters?: ChannelAdapter[];
+  /** Start receiving (false in standalone workers, which only send). Default true. */
+  receive?: boolean;
+  pipeline?: PipelineHolder;
+}
+
+export interface ChannelRuntime {
+  gateway: ChannelGateway;
+  conversations: ConversationStore;
+  access: AccessControl;
+  audio: AudioStore;
+  adapters: Map<string, ChannelAdapter>;
+  pipeline: PipelineHolder;
+  /** Adds an adapter (e.g. the web channel) and starts receiving on it. */
+  addAdapter(adapter: ChannelAdapter): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Adapters for every platform whose token is configured. */
+export async function configuredAdapters(config: JuneConfig, logger: Logger): Promise<ChannelAdapter[]> {
+  const out: ChannelAdapter[] = [];
+  if (config.telegramToken) {
+    const { createTelegramAdapter } = await import('./telegram/telegram-adapter.js');
+    out.push(createTelegramAdapter(config, logger));
+  }
+  if (config.discordToken) {
+    const { createDiscordAdapter } = await import('./discord/discord-adapter.js');
+    out.push(await createDiscordAdapter(config, logger));
+  }
+  return out;
+}
+
+async function rateLimiter(
+  config: JuneConfig,
+): Promise<{ limiter: RateLimiter; close: () => Promise<void> }> {
+  const opts = { perMinute: config.rateLimitPerMinute, burst: config.rateLimitBurst };
+  if (config.queue !== 'bullmq')
+    return { limiter: new MemoryRateLimiter(opts), close: async () => undefined };
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  return { limiter: new RedisRateLimiter(redis, opts), close: async () => void redis.disconnect() };
+}
+
+export async function startChannelRuntime(options: ChannelRuntimeOptions): Promise<ChannelRuntime> {
+  const { config, queue, logger } = options;
+  const db: ChannelDb = openChannelDb(channelDbFile(config.dataDir));
+  const conversations = new ConversationStore(db);
+  const access = new AccessControl(db, config.allowUsers);
+  const audio = new AudioStore(path.join(config.dataDir, 'audio'));
+  const rl = await rateLimiter(config);
+  const gateway = new ChannelGateway({
+    queue,
+    access,
+    conversations,
+    rateLimiter: rl.limiter,
+    allowGroups: config.allowGroups,
+    logger,
+  });
+  const pipeline = options.pipeline ?? pipelineHolder(config, logger);
+  const adapters = new Map<string, ChannelAdapter>();
+  registerChannelTurnHandler(options.registry ?? defaultHandlerRegistry, {
+    pipeline: () => pipeline.get(),
+    conversations,
+    audio,
+    adapter: (name) => adapters.get(name),
+    historyMaxTokens: config.historyMaxTokens,
+    historyTurns: config.historyTurns,
+    defaultVoiceMode: config.voiceReplies,
+  });
+
+  const receive = options.receive ?? true;
+  const addAdapter = async (adapter: ChannelAdapter) => {
+    adapters.set(adapter.name, adapter);
+    if (receive) {
+      await adapter.start(async (msg) => {
+        await gateway.accept(msg, adapter);
+      });
+      logger.info({ channel: adapter.name }, 'channel started');
+    }
+  };
+  for (const adapter of options.adapters ?? (await configuredAdapters(config, logger)))
+    await addAdapter(adapter);
+
+  return {
+    gateway,
+    conversations,
+    access,
+    audio,
+    adapters,
+    pipeline,
+    addAdapter,
+    async stop() {
+      await Promise.allSettled([...adapters.values()].map((a) => a.stop()));
+      await rl.close();
+      await pipeline.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The channel layer's SQLite database (conversations, users, pairing codes): one file under
+ * JUNE_DATA_DIR, WAL so readers never block the writer, and a schema version to migrate forward.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type DatabaseType from 'better-sqlite3';
+import Database from 'better-sqlite3';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE conversations (
+     key TEXT PRIMARY KEY,
+     channel TEXT NOT NULL,
+     chat_id TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     language TEXT,
+     voice_mode TEXT,
+     epoch INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     conv_key TEXT NOT NULL,
+     epoch INTEGER NOT NULL,
+     role TEXT NOT NULL,
+     content TEXT NOT NULL,
+     reasoning TEXT,
+     task_id TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX messages_by_conv ON messages(conv_key, epoch, id);
+   CREATE UNIQUE INDEX messages_once ON messages(task_id, role) WHERE task_id IS NOT NULL;
+   CREATE TABLE users (
+     channel TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     role TEXT NOT NULL,
+     name TEXT,
+     approved_at INTEGER NOT NULL,
+     PRIMARY KEY (channel, user_id)
+   );
+   CREATE TABLE pairing_codes (
+     code TEXT PRIMARY KEY,
+     channel TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     user_name TEXT,
+     chat_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX pairing_by_user ON pairing_codes(channel, user_id);`,
+];
+
+export type ChannelDb = DatabaseType.Database;
+
+export function openChannelDb(file: string): ChannelDb {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
+
+export function channelDbFile(dataDir: string): string {
+  return path.join(dataDir, 'channels.db');
+}

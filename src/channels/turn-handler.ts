@@ -1,0 +1,151 @@
+/**
+ * The task handler for a message from any channel: download the audio, run the voice/text turn with the
+ * conversation's history, store the turn, keep the reply audio, deliver the reply. Idempotent by task id:
+ * the stored turn and every delivered part are recorded steps, so a re-run after a crash sends nothing twice.
+ *
+ * Failures: bad audio (non-retryable) is answered with its clear sentence and the task ends dead with the
+ * reason kept; other failures are retried by the queue, and the user hears about them on the last attempt.
+ */
+import type { VoicePipeline } from '../pipeline/voice-pipeline.js';
+import type { TurnEvent, TurnResult } from '../pipeline/types.js';
+import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
+import { toJuneError } from '../util/errors.js';
+import type { AudioStore } from './audio-store.js';
+import { deliverReply, sendWithRetry } from './delivery.js';
+import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './gateway.js';
+import type { ConversationStore, VoiceMode } from './store/conversations.js';
+import type { ChannelAdapter } from './types.js';
+
+export interface ChannelTurnResult {
+  status: TurnResult['status'];
+  transcript?: string;
+  text: string;
+  language?: string;
+  audioId?: string;
+  audioDurationSec?: number;
+  notes: string[];
+  timings: TurnResult['timings'];
+}
+
+export interface TurnHandlerDeps {
+  pipeline: () => Promise<VoicePipeline>;
+  conversations: ConversationStore;
+  audio: AudioStore;
+  adapter: (channel: string) => ChannelAdapter | undefined;
+  historyMaxTokens: number;
+  historyTurns: number;
+  defaultVoiceMode: VoiceMode;
+}
+
+/** Progress events worth recording for live followers (not every token: sentences are enough). */
+function progressOf(e: TurnEvent): { stage: string; data: unknown } | undefined {
+  switch (e.type) {
+    case 'stage_end':
+      return { stage: e.stage, data: { durationMs: Math.round(e.durationMs), ok: e.ok } };
+    case 'transcript':
+      return { stage: 'transcript', data: { text: e.transcript.text, language: e.transcript.language } };
+    case 'sentence':
+      return { stage: 'sentence', data: { index: e.index, text: e.text } };
+    default:
+      return undefined;
+  }
+}
+
+export function registerChannelTurnHandler(registry: HandlerRegistry, deps: TurnHandlerDeps): void {
+  const handler = (ctx: HandlerContext<ChannelTurnPayload>) => runChannelTurn(ctx, deps);
+  registry.register(CHANNEL_VOICE_KIND, 'voice', handler);
+  registry.register(CHANNEL_TEXT_KIND, 'chat', handler);
+}
+
+export async function runChannelTurn(
+  ctx: HandlerContext<ChannelTurnPayload>,
+  deps: TurnHandlerDeps,
+): Promise<ChannelTurnResult> {
+  const { message, attachment } = ctx.task.payload;
+  const adapter = deps.adapter(message.channel);
+  const target = replyTarget(message);
+  const ref = { channel: message.channel, chatId: message.chatId, userId: message.userId };
+  const prefs = deps.conversations.prefs(ref);
+  const mode = prefs.voiceMode ?? deps.defaultVoiceMode;
+  const speak = mode === 'always' || (mode === 'auto' && attachment !== undefined);
+  const deliveryOpts = { once: ctx.once, signal: ctx.signal, logger: ctx.logger };
+
+  // typing / recording indicator while working; platforms expire it after ~5 s
+  const activity = speak ? 'record_voice' : 'typing';
+  const ping = () => void adapter?.sendActivity(target, activity).catch(() => undefined);
+  ping();
+  const timer = setInterval(ping, 4000);
+  timer.unref();
+  try {
+    const audio = attachment && adapter ? await adapter.download(attachment, ctx.signal) : undefined;
+    if (attachment && !adapter) throw new Error(`channel ${message.channel} is not running in this process`);
+    const pipeline = await deps.pipeline();
+    const history = deps.conversations.history(ref, deps.historyMaxTokens, deps.historyTurns);
+    const common = {
+      platform: message.channel,
+      history,
+      speak,
+      signal: ctx.signal,
+      ...(prefs.language ? { language: prefs.language } : {}),
+      onEvent: (e: TurnEvent) => {
+        const p = progressOf(e);
+        if (p) void ctx.reportProgress(p.stage, p.data).catch(() => undefined);
+      },
+    };
+    const result = audio
+      ? await pipeline.run({ kind: 'audio', audio, ...common })
+      : await pipeline.run({ kind: 'text', text: message.text ?? '', ...common });
+
+    if (result.status === 'ok') {
+      await ctx.once('conversation', async () => {
+        deps.conversations.appendTurn(
+          ref,
+          ctx.task.id,
+          result.userText,
+          result.text,
+          result.reasoning || undefined,
+        );
+        return true;
+      });
+    }
+    const audioId = result.audio
+      ? await deps.audio.save(ctx.task.id, result.audio.data, result.audio.format)
+      : undefined;
+    if (adapter) {
+      const voice = result.audio
+        ? { data: result.audio.data, mimeType: result.audio.mimeType, durationSec: result.audio.durationSec }
+        : undefined;
+      const notes = result.notes.length && !result.audio && speak ? `\n\n(${result.notes[0]})` : '';
+      await deliverReply(
+        adapter,
+        target,
+        { text: result.text + notes, ...(voice ? { voice } : {}) },
+        deliveryOpts,
+      );
+    }
+    return {
+      status: result.status,
+      ...(result.transcript ? { transcript: result.transcript.text } : {}),
+      text: result.text,
+      ...(result.language ? { language: result.language } : {}),
+      ...(audioId ? { audioId, audioDurationSec: result.audio!.durationSec } : {}),
+      notes: result.notes,
+      timings: result.timings,
+    };
+  } catch (err) {
+    const e = toJuneError(err);
+    const final = !e.retryable || ctx.attempt >= ctx.task.maxAttempts;
+    if (final && adapter && e.code !== 'cancelled') {
+      await ctx
+        .once('deliver:error', () =>
+          sendWithRetry(() => adapter.sendText(target, e.userMessage), deliveryOpts),
+        )
+        .catch((sendErr: unknown) =>
+          ctx.logger.warn({ err: String(sendErr) }, 'could not tell the user about the failure'),
+        );
+    }
+    throw e;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The channel layer's shapes. Every platform (Telegram, Discord, the web page) turns what it receives into
+ * one InboundMessage and implements ChannelAdapter for what goes back out; everything between (access,
+ * rate limits, commands, the durable task, the conversation, delivery) is shared.
+ */
+
+export type AttachmentKind = 'voice' | 'audio' | 'video_note' | 'document' | 'image' | 'video' | 'other';
+
+export interface InboundAttachment {
+  kind: AttachmentKind;
+  /** Platform reference used to download it later (Telegram file_id, Discord CDN URL, web upload id). */
+  fileId: string;
+  mimeType?: string;
+  sizeBytes?: number;
+  durationSec?: number;
+  fileName?: string;
+}
+
+export interface InboundMessage {
+  channel: string;
+  chatId: string;
+  userId: string;
+  userName?: string;
+  /** Platform message id: the deduplication key together with channel and chat. */
+  messageId: string;
+  replyToMessageId?: string;
+  chatType: 'private' | 'group';
+  /** The bot was @mentioned (groups). */
+  mentioned: boolean;
+  /** The message replies to one of the bot's messages (groups). */
+  repliedToBot: boolean;
+  text?: string;
+  attachments: InboundAttachment[];
+  receivedAt: number;
+}
+
+/** Where a reply goes. */
+export interface ReplyTarget {
+  channel: string;
+  chatId: string;
+  userId: string;
+  replyToMessageId?: string;
+}
+
+export interface VoiceNote {
+  data: Buffer;
+  mimeType: string;
+  durationSec: number;
+}
+
+export type Activity = 'typing' | 'record_voice';
+
+export interface ChannelLimits {
+  /** Longest text message the platform accepts. */
+  maxTextLength: number;
+  /** Longest caption on a voice message (0: captions not used). */
+  maxCaptionLength: number;
+  /** Largest attachment the bot may download. */
+  maxDownloadBytes: number;
+}
+
+/**
+ * What a platform implements. Sending methods throw RateLimitedError (with retryAfterMs) on 429 so the
+ * delivery layer can wait and retry; other errors carry `retryable`.
+ */
+export interface ChannelAdapter {
+  readonly name: string;
+  readonly limits: ChannelLimits;
+  /** Starts receiving; every received message goes to `onMessage`, which resolves once it is durable. */
+  start(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+  download(attachment: InboundAttachment, signal?: AbortSignal): Promise<Buffer>;
+  sendText(target: ReplyTarget, text: string): Promise<void>;
+  sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void>;
+  sendActivity(target: ReplyTarget, activity: Activity): Promise<void>;
+}
