@@ -20,7 +20,8 @@ import type { ChannelAdapter } from './types.js';
 
 export interface ChannelRuntimeOptions {
   config: JuneConfig;
-  queue: TaskQueue;
+  /** Needed to receive (the gateway enqueues); a send-only worker runtime has none. */
+  queue?: TaskQueue;
   logger: Logger;
   registry?: HandlerRegistry;
   /** Adapters to use instead of the configured platforms (tests, the web channel). */
@@ -31,7 +32,8 @@ export interface ChannelRuntimeOptions {
 }
 
 export interface ChannelRuntime {
-  gateway: ChannelGateway;
+  /** Present when the runtime has a queue to put received messages on. */
+  gateway: ChannelGateway | undefined;
   conversations: ConversationStore;
   access: AccessControl;
   audio: AudioStore;
@@ -74,14 +76,16 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
   const access = new AccessControl(db, config.allowUsers);
   const audio = new AudioStore(path.join(config.dataDir, 'audio'));
   const rl = await rateLimiter(config);
-  const gateway = new ChannelGateway({
-    queue,
-    access,
-    conversations,
-    rateLimiter: rl.limiter,
-    allowGroups: config.allowGroups,
-    logger,
-  });
+  const gateway = queue
+    ? new ChannelGateway({
+        queue,
+        access,
+        conversations,
+        rateLimiter: rl.limiter,
+        allowGroups: config.allowGroups,
+        logger,
+      })
+    : undefined;
   const pipeline = options.pipeline ?? pipelineHolder(config, logger);
   const adapters = new Map<string, ChannelAdapter>();
   registerChannelTurnHandler(options.registry ?? defaultHandlerRegistry, {
@@ -94,10 +98,10 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     defaultVoiceMode: config.voiceReplies,
   });
 
-  const receive = options.receive ?? true;
+  const receive = (options.receive ?? true) && gateway !== undefined;
   const addAdapter = async (adapter: ChannelAdapter) => {
     adapters.set(adapter.name, adapter);
-    if (receive) {
+    if (receive && gateway) {
       await adapter.start(async (msg) => {
         await gateway.accept(msg, adapter);
       });

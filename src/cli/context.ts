@@ -14,11 +14,14 @@ export interface CliContext {
 
 let ctx: CliContext | undefined;
 
-export function cliContext(overrides: Record<string, unknown> = {}): CliContext {
+export function cliContext(
+  overrides: Record<string, unknown> = {},
+  options: { server?: boolean } = {},
+): CliContext {
   if (ctx && Object.keys(overrides).length === 0) return ctx;
   const config = loadConfig({ overrides });
   // CLI output is the answer; logs stay quiet (errors only) unless JUNE_LOG_LEVEL asks for more
-  const level = process.env.JUNE_LOG_LEVEL ? config.logLevel : 'error';
+  const level = process.env.JUNE_LOG_LEVEL || options.server ? config.logLevel : 'error';
   const logger = createLogger(level);
   setLogger(logger);
   if (config.tracing === 'console') setupTracing('console');

@@ -11,7 +11,9 @@ import * as ask from './commands/ask.js';
 import * as config from './commands/config.js';
 import * as doctor from './commands/doctor.js';
 import * as models from './commands/models.js';
+import * as pairing from './commands/pairing.js';
 import * as speak from './commands/speak.js';
+import * as start from './commands/start.js';
 import * as tasks from './commands/tasks.js';
 import * as transcribe from './commands/transcribe.js';
 import * as worker from './commands/worker.js';
@@ -22,12 +24,14 @@ const program = new Command('june')
   .version('0.1.0')
   .showHelpAfterError();
 
+start.register(program);
 ask.register(program);
 transcribe.register(program);
 speak.register(program);
 models.register(program);
 doctor.register(program);
 config.register(program);
+pairing.register(program);
 tasks.register(program);
 worker.register(program);
 workers.register(program);

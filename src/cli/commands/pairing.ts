@@ -1,0 +1,84 @@
+/**
+ * `june pairing list|approve|revoke|users`: the owner lets people in. The first approved user becomes the
+ * owner; approving also greets the new user on their channel when that channel is configured.
+ */
+import type { Command } from 'commander';
+import { AccessControl } from '../../channels/store/access.js';
+import { channelDbFile, openChannelDb } from '../../channels/store/db.js';
+import { cliContext } from '../context.js';
+
+function access(): { ac: AccessControl; close: () => void } {
+  const { config } = cliContext();
+  const db = openChannelDb(channelDbFile(config.dataDir));
+  return { ac: new AccessControl(db, config.allowUsers), close: () => db.close() };
+}
+
+export function register(program: Command): void {
+  const pairing = program.command('pairing').description('Let people use your assistant (closed by default)');
+
+  pairing
+    .command('list')
+    .description('Pending pairing codes')
+    .action(() => {
+      const { ac, close } = access();
+      const pending = ac.pending();
+      close();
+      if (!pending.length) return void process.stdout.write('no pending pairing codes\n');
+      for (const p of pending) {
+        const mins = Math.max(0, Math.round((p.expiresAt - Date.now()) / 60_000));
+        process.stdout.write(
+          `${p.channel.padEnd(10)} ${p.code}  ${p.userName ?? p.userId} (id ${p.userId}), expires in ${mins} min\n`,
+        );
+      }
+    });
+
+  pairing
+    .command('approve')
+    .description('Approve a pairing code; the first approved user becomes the owner')
+    .argument('<channel>', 'telegram, discord, …')
+    .argument('<code>', 'the code the user was given')
+    .action(async (channel: string, code: string) => {
+      const { ac, close } = access();
+      const approved = ac.approve(channel, code);
+      close();
+      if (!approved) throw new Error(`no pending code ${code} on ${channel} (codes expire after one hour)`);
+      process.stdout.write(
+        `approved ${approved.userName ?? approved.userId} on ${channel} as ${approved.role}\n`,
+      );
+      const { config, logger } = cliContext();
+      const { configuredAdapters } = await import('../../channels/runtime.js');
+      const adapter = (await configuredAdapters(config, logger)).find((a) => a.name === channel);
+      await adapter
+        ?.sendText(
+          { channel, chatId: approved.chatId, userId: approved.userId },
+          "You're in! Send me a voice message or type to start.",
+        )
+        .catch(() => undefined);
+      await adapter?.stop().catch(() => undefined);
+    });
+
+  pairing
+    .command('revoke')
+    .description("Remove a user's access")
+    .argument('<channel>')
+    .argument('<userId>')
+    .action((channel: string, userId: string) => {
+      const { ac, close } = access();
+      const ok = ac.revoke(channel, userId);
+      close();
+      if (!ok) throw new Error(`${userId} on ${channel} was not an approved user`);
+      process.stdout.write(`revoked ${userId} on ${channel}\n`);
+    });
+
+  pairing
+    .command('users')
+    .description('Approved users')
+    .action(() => {
+      const { ac, close } = access();
+      for (const u of ac.users())
+        process.stdout.write(
+          `${u.channel.padEnd(10)} ${u.userId.padEnd(22)} ${u.role.padEnd(6)} ${u.name ?? ''}\n`,
+        );
+      close();
+    });
+}
