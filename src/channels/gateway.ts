@@ -89,7 +89,7 @@ export class ChannelGateway {
       if (!msg.mentioned && !msg.repliedToBot) return { kind: 'ignored', reason: 'not_addressed' };
     }
 
-    if (!this.deps.access.isAllowed(msg.channel, msg.userId)) {
+    if (!adapter.authenticatesUsers && !this.deps.access.isAllowed(msg.channel, msg.userId)) {
       // in groups strangers are ignored silently: a pairing code is only ever handed out in private
       if (msg.chatType === 'private') {
         const req = this.deps.access.requestPairing(msg.channel, msg.userId, msg.chatId, msg.userName);

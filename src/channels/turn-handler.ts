@@ -67,7 +67,7 @@ export async function runChannelTurn(
   const ref = { channel: message.channel, chatId: message.chatId, userId: message.userId };
   const prefs = deps.conversations.prefs(ref);
   const mode = prefs.voiceMode ?? deps.defaultVoiceMode;
-  const speak = mode === 'always' || (mode === 'auto' && attachment !== undefined);
+  const speak = message.speak ?? (mode === 'always' || (mode === 'auto' && attachment !== undefined));
   const deliveryOpts = { once: ctx.once, signal: ctx.signal, logger: ctx.logger };
 
   // typing / recording indicator while working; platforms expire it after ~5 s

@@ -32,6 +32,8 @@ export interface InboundMessage {
   text?: string;
   attachments: InboundAttachment[];
   receivedAt: number;
+  /** The sender asked for (true) or against (false) a spoken reply, overriding the conversation's voice mode. */
+  speak?: boolean;
 }
 
 /** Where a reply goes. */
@@ -66,6 +68,8 @@ export interface ChannelLimits {
 export interface ChannelAdapter {
   readonly name: string;
   readonly limits: ChannelLimits;
+  /** The channel authenticates its users itself (the web API's bearer tokens), so the gateway skips pairing. */
+  readonly authenticatesUsers?: boolean;
   /** Starts receiving; every received message goes to `onMessage`, which resolves once it is durable. */
   start(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
