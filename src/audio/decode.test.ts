@@ -254,7 +254,11 @@ describe('decodeAudio: length limit', () => {
 describe('decodeAudio: cancellation, timeouts, missing engine, logging', () => {
   it('kills ffmpeg and throws CancelledError when aborted mid-decode', async () => {
     const controller = new AbortController();
-    const decoding = decodeFile('ten-min.ogg', { signal: controller.signal, maxSeconds: 700 });
+    const decoding = decodeFile('ten-min.ogg', {
+      signal: controller.signal,
+      maxSeconds: 700,
+      engine: 'ffmpeg',
+    });
     setTimeout(() => controller.abort(), 50);
     expect(await rejection(decoding)).toBeInstanceOf(CancelledError);
     // The child is SIGKILLed at once; give the OS a moment to reap it.
@@ -263,11 +267,22 @@ describe('decodeAudio: cancellation, timeouts, missing engine, logging', () => {
     expect(childCommands()).not.toContain('ffmpeg');
   });
 
-  it('throws StageTimeoutError("decode") when the time limit passes', async () => {
-    const err = await rejection(decodeFile('ten-min.ogg', { timeoutMs: 30, maxSeconds: 700 }));
-    expect(err).toBeInstanceOf(StageTimeoutError);
-    expect((err as StageTimeoutError).stage).toBe('decode');
+  it('stops the in-process OGG/Opus decode with CancelledError when aborted mid-decode', async () => {
+    const controller = new AbortController();
+    const decoding = decodeFile('ten-min.ogg', { signal: controller.signal, maxSeconds: 700 });
+    setTimeout(() => controller.abort(), 50);
+    expect(await rejection(decoding)).toBeInstanceOf(CancelledError);
+    expect(childCommands()).not.toContain('ffmpeg');
   });
+
+  it.each(['auto', 'ffmpeg'] as const)(
+    'throws StageTimeoutError("decode") when the time limit passes (engine %s)',
+    async (engine) => {
+      const err = await rejection(decodeFile('ten-min.ogg', { timeoutMs: 30, maxSeconds: 700, engine }));
+      expect(err).toBeInstanceOf(StageTimeoutError);
+      expect((err as StageTimeoutError).stage).toBe('decode');
+    },
+  );
 
   it('throws CancelledError for an already-aborted signal', async () => {
     const err = await rejection(decodeFile('voice.ogg', { signal: AbortSignal.abort() }));
@@ -275,11 +290,23 @@ describe('decodeAudio: cancellation, timeouts, missing engine, logging', () => {
   });
 
   it('says audio_engine_missing, pointing at the setup script, when ffmpeg is not installed', async () => {
+    for (const [name, engine] of [
+      ['speech.mp3', 'auto'],
+      ['voice.ogg', 'ffmpeg'],
+    ] as const) {
+      const input = await fx.read(name);
+      const err = await withoutEngines(() =>
+        expectAudioError(decodeAudio(input, { ...limits, engine }), 'audio_engine_missing'),
+      );
+      expect(err.userMessage).toMatch(/ffmpeg is not installed.*setup script/);
+    }
+  });
+
+  it('decodes an OGG/Opus voice note with no ffmpeg installed (in-process path)', async () => {
     const input = await fx.read('voice.ogg');
-    const err = await withoutEngines(() =>
-      expectAudioError(decodeAudio(input, limits), 'audio_engine_missing'),
-    );
-    expect(err.userMessage).toMatch(/ffmpeg is not installed.*setup script/);
+    const decoded = await withoutEngines(() => decodeAudio(input, limits));
+    expect(decoded.format).toBe('ogg/opus');
+    expect(Math.abs(decoded.durationSec - referenceSec)).toBeLessThan(0.1);
   });
 
   it('logs a warning line with the error code when it rejects input', async () => {

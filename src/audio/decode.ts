@@ -2,8 +2,10 @@
  * decodeAudio: whatever a user sends (voice notes, browser recordings, files) → 16 kHz mono float PCM.
  *
  * Order of checks, cheapest first: size limits (nothing spawned), container headers (exact length and
- * visible truncation, nothing spawned), then one ffmpeg run over stdin/stdout whose output is capped
- * with `-t` so an over-long file is never decoded in full.
+ * visible truncation, nothing spawned), then the decode itself. OGG/Opus — the voice-note format of
+ * the chat apps, so most input — is decoded in-process (opus-decode.ts), saving the ~60 ms an ffmpeg
+ * start costs; everything else, and any OGG/Opus that path declines, goes through one ffmpeg run over
+ * stdin/stdout whose output is capped with `-t` so an over-long file is never decoded in full.
  *
  * Truncation policy: a file that is visibly cut short is `audio_corrupt`, not accepted as a partial
  * clip. Answering the first 40 % of a question is worse than asking for it again, and the user can
@@ -23,6 +25,7 @@ import { getLogger, type Logger } from '../observability/logger.js';
 import { inspectContainer, type ContainerFacts } from './container-sniff.js';
 import { audioErrors, containerName, parseFfmpegStderr, type FfmpegReport } from './decode-errors.js';
 import { runAudioEngine } from './ffmpeg-process.js';
+import { decodeOggOpusInProcess } from './opus-decode.js';
 import { leBytesToFloat32, STT_SAMPLE_RATE } from './pcm.js';
 
 export interface DecodeOptions {
@@ -34,6 +37,8 @@ export interface DecodeOptions {
   /** Stage time limit (config: decodeTimeoutMs); 0 or undefined = none. */
   timeoutMs?: number;
   logger?: Logger;
+  /** 'auto' (default): in-process for OGG/Opus, ffmpeg otherwise. 'ffmpeg': always ffmpeg. */
+  engine?: 'auto' | 'ffmpeg';
 }
 
 export interface DecodedAudio {
@@ -69,10 +74,17 @@ export async function decodeAudio(input: Buffer, opts: DecodeOptions): Promise<D
     }
     const stage = stageSignal('decode', opts.timeoutMs, opts.signal);
     try {
-      const decoded = await decodeWithFfmpeg(input, facts, opts.maxSeconds, stage.signal);
+      let engine = 'ffmpeg';
+      let decoded: DecodedAudio | undefined;
+      if (opts.engine !== 'ffmpeg' && facts.container === 'ogg' && facts.codec === 'opus') {
+        decoded = await decodeInProcess(input, opts.maxSeconds, stage.signal, log);
+        if (decoded) engine = 'in-process';
+      }
+      decoded ??= await decodeWithFfmpeg(input, facts, opts.maxSeconds, stage.signal);
       log.debug(
         {
           format: decoded.format,
+          engine,
           inputBytes: input.length,
           durationSec: decoded.durationSec,
           ms: Math.round(performance.now() - startedAt),
@@ -94,6 +106,35 @@ export async function decodeAudio(input: Buffer, opts: DecodeOptions): Promise<D
     if (err instanceof AudioError) log.warn(fields, 'audio input rejected');
     else log.info(fields, 'audio decode stopped');
     throw err;
+  }
+}
+
+/**
+ * OGG/Opus without ffmpeg. Undefined when the in-process path declines the file for a reason that is
+ * not the file's fault (a layout it does not handle, the codec failing to load, an unexpected error):
+ * the caller then decodes with ffmpeg, which also judges the file independently.
+ */
+async function decodeInProcess(
+  input: Buffer,
+  maxSeconds: number,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<DecodedAudio | undefined> {
+  try {
+    const samples = await decodeOggOpusInProcess(input, maxSeconds, signal);
+    return {
+      pcm: { sampleRate: STT_SAMPLE_RATE, samples },
+      durationSec: samples.length / STT_SAMPLE_RATE,
+      format: 'ogg/opus',
+      inputBytes: input.length,
+    };
+  } catch (err) {
+    if (err instanceof AudioError || signal.aborted) throw err;
+    log.info(
+      { inputBytes: input.length, reason: err instanceof Error ? err.message : String(err) },
+      'in-process OGG/Opus decode declined; using ffmpeg',
+    );
+    return undefined;
   }
 }
 

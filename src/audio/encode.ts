@@ -1,9 +1,12 @@
 /**
  * encodeAudio: PCM (any rate) → bytes a chat app can play.
  *
- * OGG is Opus at 48 kHz mono, `-application voip`: exactly what Telegram's sendVoice and Discord voice
- * messages expect, so replies show up as voice notes rather than file attachments. WAV is written in
- * pure TypeScript (16-bit, the input's own rate); MP3 goes through libmp3lame.
+ * OGG is Opus mono, `voip` application, 20 ms frames: exactly what Telegram's sendVoice and Discord
+ * voice messages expect, so replies show up as voice notes rather than file attachments. It is encoded
+ * in-process (opus-encode.ts: libopus as WASM, OGG pages written here), which saves the ~60 ms an ffmpeg
+ * start costs on every reply; ffmpeg's libopus remains the fallback and can be chosen with
+ * `engine: 'ffmpeg'`. WAV is written in pure TypeScript (16-bit, the input's own rate); MP3 goes
+ * through libmp3lame.
  *
  * MP3 is written to a temp file rather than stdout: only a seekable output gets the LAME/Xing header
  * that records encoder delay and padding, without which players add up to ~0.2 s of silence and
@@ -15,7 +18,9 @@ import path from 'node:path';
 import type { PcmAudio } from '../providers/types.js';
 import { JuneError } from '../util/errors.js';
 import { throwIfAborted } from '../util/abort.js';
+import { getLogger } from '../observability/logger.js';
 import { runAudioEngine, type EngineRunResult } from './ffmpeg-process.js';
+import { encodeOggOpusInProcess, InProcessEncodeDeclined } from './opus-encode.js';
 import { assertUsablePcm, float32ToLeBytes } from './pcm.js';
 import { pcmToWav } from './wav.js';
 
@@ -25,6 +30,8 @@ export interface EncodeOptions {
   signal?: AbortSignal;
   /** Target bitrate for OGG/Opus (default 32) and MP3 (default 64); ignored for WAV. */
   bitrateKbps?: number;
+  /** 'auto' (default): OGG/Opus in-process, falling back to ffmpeg. 'ffmpeg': always ffmpeg. */
+  engine?: 'auto' | 'ffmpeg';
 }
 
 const DEFAULT_KBPS: Record<Exclude<EncodeFormat, 'wav'>, number> = { ogg: 32, mp3: 64 };
@@ -91,6 +98,19 @@ export async function encodeAudio(
   const kbps = opts.bitrateKbps ?? DEFAULT_KBPS[format];
   if (!Number.isFinite(kbps) || kbps < 6 || kbps > 320) {
     throw new RangeError(`encodeAudio: bitrate ${kbps} kbps is outside 6–320`);
+  }
+  if (format === 'ogg' && opts.engine !== 'ffmpeg') {
+    try {
+      return await encodeOggOpusInProcess(pcm, { bitrateKbps: kbps, signal: opts.signal });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      // Nothing about the PCM makes the in-process encoder fail (it was checked above): whatever went
+      // wrong there, ffmpeg's own libopus can still answer.
+      const fields = { err: err instanceof Error ? err.message : String(err) };
+      if (err instanceof InProcessEncodeDeclined)
+        getLogger().info(fields, 'in-process OGG/Opus encode declined; using ffmpeg');
+      else getLogger().warn(fields, 'in-process OGG/Opus encode failed; using ffmpeg');
+    }
   }
   const args = [
     '-hide_banner',
