@@ -60,12 +60,19 @@ export class ProviderError extends JuneError {
   constructor(
     provider: string,
     message: string,
-    options: { code?: string; retryable?: boolean; status?: number; userMessage?: string; cause?: unknown } = {},
+    options: {
+      code?: string;
+      retryable?: boolean;
+      status?: number;
+      userMessage?: string;
+      cause?: unknown;
+    } = {},
   ) {
     super(`${provider}: ${message}`, {
       code: options.code ?? 'provider_error',
       retryable: options.retryable ?? false,
-      userMessage: options.userMessage ?? 'Something went wrong while I was working on that. Please try again.',
+      userMessage:
+        options.userMessage ?? 'Something went wrong while I was working on that. Please try again.',
       cause: options.cause,
     });
     this.provider = provider;
@@ -94,7 +101,11 @@ export class MalformedOutputError extends ProviderError {
 
 /** A model file is missing and could not be downloaded. */
 export class ModelError extends JuneError {
-  constructor(code: 'model_not_found' | 'model_download_failed' | 'model_offline' | 'model_checksum' | 'model_invalid', message: string, cause?: unknown) {
+  constructor(
+    code: 'model_not_found' | 'model_download_failed' | 'model_offline' | 'model_checksum' | 'model_invalid',
+    message: string,
+    cause?: unknown,
+  ) {
     super(message, { code, retryable: code === 'model_download_failed', cause, userMessage: message });
   }
 }
