@@ -1,15 +1,18 @@
 /**
- * Runs one claimed task: the handler with its context, a heartbeat that keeps the lease (and notices a
- * lost lease or a cancel request), and the outcome recorded in the queue. Whatever the handler does, the
+ * Runs one claimed task: the handler with its context, heartbeats that keep the lease (and notice a lost
+ * lease or a cancel request), and the outcome recorded in the queue. Whatever the handler does, the
  * attempt ends recorded (completed, retrying, dead, cancelled) or, when the lease is gone, left to the
  * worker that holds it now: a task is never silently stuck.
+ *
+ * This is on every task's path, so an Attempt is one object that is also the handler's context, and the
+ * signal, the child logger and the handler's stop hook are only made when something needs them.
  */
 import type { Logger } from '../observability/logger.js';
 import { CancelledError, JuneError } from '../util/errors.js';
 import { LeaseLostError } from './errors.js';
 import type { HandlerContext, HandlerRegistry } from './handlers.js';
 import type { TaskMetrics } from './metrics.js';
-import type { FailOutcome, Lease, Task, TaskQueue } from './types.js';
+import type { ChildSummary, FailOutcome, Lease, Task, TaskQueue } from './types.js';
 
 export type SettledOutcome = 'completed' | FailOutcome | 'lost' | 'released';
 
@@ -17,130 +20,175 @@ export interface RunEnv {
   queue: TaskQueue;
   registry: HandlerRegistry;
   workerId: string;
-  heartbeatMs: number;
   logger: Logger;
   metrics?: TaskMetrics | undefined;
   onSettled?: ((task: Task, outcome: SettledOutcome) => void) | undefined;
   /** True once the pool drains: no next task is claimed on completion. */
   stopping(): boolean;
-  /** Running tasks, so the pool can abort them when a drain times out. */
+  /** Running tasks: the pool's ticker beats them and a timed-out drain stops them. */
   running: Map<string, RunningTask>;
 }
 
 export interface RunningTask {
   lease: Lease;
+  /** When the attempt started. */
+  since: number;
+  /** Sends a heartbeat (no-op while one is in flight). */
+  beat(): void;
+  /** The worker is shutting down: give the task back. */
   abort(reason: 'drain'): void;
 }
 
 type StopReason = 'lost' | 'cancel' | 'drain';
 
 /** Runs the lease; returns the next lease when completing it claimed one. */
-export async function runLease(env: RunEnv, lease: Lease): Promise<Lease | undefined> {
-  const { queue, logger, metrics } = env;
-  const { task } = lease;
-  const log = logger.child({ taskId: task.id, kind: task.kind, attempt: lease.attempt });
-  const controller = new AbortController();
-  let stopReason: StopReason | undefined;
-  const stop = (reason: StopReason, error: Error) => {
-    if (stopReason) return;
-    stopReason = reason;
-    controller.abort(error);
-  };
-  env.running.set(task.id, { lease, abort: () => stop('drain', new CancelledError('worker shutting down')) });
+export function runLease(env: RunEnv, lease: Lease): Promise<Lease | undefined> {
+  return new Attempt(env, lease).run();
+}
 
-  let beating = false;
-  const heartbeat = setInterval(() => {
-    if (beating || stopReason) return;
-    beating = true;
-    queue
-      .heartbeat(lease)
+class Attempt implements RunningTask, HandlerContext {
+  readonly since = Date.now();
+  readonly task: Task;
+  readonly attempt: number;
+  readonly workerId: string;
+  private controller: AbortController | undefined;
+  private stopReason: StopReason | undefined;
+  private stopError: Error | undefined;
+  private interrupt: ((error: Error) => void) | undefined;
+  private beating = false;
+  private log: Logger | undefined;
+
+  constructor(
+    private readonly env: RunEnv,
+    readonly lease: Lease,
+  ) {
+    this.task = lease.task;
+    this.attempt = lease.attempt;
+    this.workerId = env.workerId;
+  }
+
+  // ---------------------------------------------------------------- the handler's context
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopError) this.controller.abort(this.stopError);
+    }
+    return this.controller.signal;
+  }
+
+  get logger(): Logger {
+    this.log ??= this.env.logger.child({ taskId: this.task.id, kind: this.task.kind, attempt: this.attempt });
+    return this.log;
+  }
+
+  // own properties, not methods: handlers destructure their context ({ task, reportProgress, once })
+  readonly reportProgress = async (stage: string, data?: unknown): Promise<void> => {
+    if (!this.stopReason) await this.env.queue.reportProgress(this.lease, stage, data);
+  };
+
+  readonly once = <T>(step: string, fn: () => Promise<T>): Promise<T> =>
+    this.env.queue.once(this.lease, step, fn);
+
+  readonly children = (): Promise<ChildSummary[]> => this.env.queue.children(this.task.id);
+
+  // ---------------------------------------------------------------- control
+
+  private stop(reason: StopReason, error: Error): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.stopError = error;
+    this.controller?.abort(error);
+    this.interrupt?.(error);
+  }
+
+  abort(): void {
+    this.stop('drain', new CancelledError('worker shutting down'));
+  }
+
+  beat(): void {
+    if (this.beating || this.stopReason) return;
+    this.beating = true;
+    this.env.queue
+      .heartbeat(this.lease)
       .then((r) => {
-        if (r === 'lost') stop('lost', new LeaseLostError(task.id));
-        else if (r === 'cancel-requested') stop('cancel', new CancelledError('cancelled by request'));
+        if (r === 'lost') this.stop('lost', new LeaseLostError(this.task.id));
+        else if (r === 'cancel-requested') this.stop('cancel', new CancelledError('cancelled by request'));
       })
       // a failed heartbeat (Redis restarting) is retried at the next beat; the lease outlives a few misses
-      .catch((err: unknown) => log.warn({ err }, 'task heartbeat failed'))
-      .finally(() => (beating = false));
-  }, env.heartbeatMs);
+      .catch((err: unknown) => this.logger.warn({ err }, 'task heartbeat failed'))
+      .finally(() => (this.beating = false));
+  }
 
-  const startedAt = Date.now();
-  metrics?.observeStart(task, lease.attempt, startedAt);
-  const runSeconds = () => (Date.now() - startedAt) / 1000;
-  const settle = (outcome: SettledOutcome) => {
-    if (outcome !== 'released') metrics?.observeEnd(task.capability, outcome, runSeconds());
-    env.onSettled?.(task, outcome);
-  };
+  private settle(outcome: SettledOutcome): void {
+    if (outcome !== 'released')
+      this.env.metrics?.observeEnd(this.task.capability, outcome, (Date.now() - this.since) / 1000);
+    this.env.onSettled?.(this.task, outcome);
+  }
 
-  try {
-    const entry = env.registry.get(task.kind);
+  /** The handler's result; rejects as soon as the attempt is stopped (a handler may ignore its signal). */
+  private runHandler(): Promise<unknown> {
+    const entry = this.env.registry.get(this.task.kind);
     if (!entry)
-      throw new JuneError(`no handler for task kind "${task.kind}" on worker ${env.workerId}`, {
+      throw new JuneError(`no handler for task kind "${this.task.kind}" on worker ${this.workerId}`, {
         code: 'no_handler',
         // another worker (a newer version) may know it; dead after maxAttempts otherwise
         retryable: true,
       });
-    const ctx: HandlerContext = {
-      task,
-      attempt: lease.attempt,
-      signal: controller.signal,
-      workerId: env.workerId,
-      reportProgress: async (stage, data) => {
-        if (!controller.signal.aborted) await queue.reportProgress(lease, stage, data);
-      },
-      once: (step, fn) => queue.once(lease, step, fn),
-      children: () => queue.children(task.id),
-      logger: log,
-    };
-    const result = await untilAborted(entry.handler(ctx as HandlerContext<never>), controller.signal);
-    const next = await queue.complete(lease, result, { claimNext: !env.stopping() });
-    settle('completed');
-    return next;
-  } catch (err) {
-    if (stopReason === 'lost' || err instanceof LeaseLostError) {
-      log.warn('lease lost: another worker runs this task now; this attempt is dropped');
-      settle('lost');
-      return undefined;
-    }
-    if (stopReason === 'drain') {
-      await queue.release(lease).catch((e: unknown) => log.warn({ err: e }, 'could not give the task back'));
-      settle('released');
-      return undefined;
-    }
-    const error = stopReason === 'cancel' ? new CancelledError('cancelled by request') : err;
+    const work = entry.handler(this as unknown as HandlerContext<never>);
+    return new Promise((resolve, reject) => {
+      this.interrupt = reject;
+      if (this.stopError) reject(this.stopError);
+      work.then(resolve, reject);
+    });
+  }
+
+  async run(): Promise<Lease | undefined> {
+    const { env, lease, task } = this;
+    const { queue } = env;
+    env.running.set(task.id, this);
+    env.metrics?.observeStart(task, lease.attempt, this.since);
     try {
-      const outcome = await queue.fail(lease, error);
+      const result = await this.runHandler();
+      const next = await queue.complete(lease, result, { claimNext: !env.stopping() });
+      this.settle('completed');
+      return next;
+    } catch (err) {
+      await this.recordFailure(err);
+      return undefined;
+    } finally {
+      env.running.delete(task.id);
+    }
+  }
+
+  private async recordFailure(err: unknown): Promise<void> {
+    const { queue } = this.env;
+    if (this.stopReason === 'lost' || err instanceof LeaseLostError) {
+      this.logger.warn('lease lost: another worker runs this task now; this attempt is dropped');
+      this.settle('lost');
+      return;
+    }
+    if (this.stopReason === 'drain') {
+      await queue
+        .release(this.lease)
+        .catch((e: unknown) => this.logger.warn({ err: e }, 'could not give the task back'));
+      this.settle('released');
+      return;
+    }
+    const error = this.stopReason === 'cancel' ? new CancelledError('cancelled by request') : err;
+    try {
+      const outcome = await queue.fail(this.lease, error);
       const level = outcome === 'retrying' ? 'warn' : outcome === 'dead' ? 'error' : 'info';
-      log[level]({ err: error, outcome }, `task attempt failed: ${outcome}`);
-      settle(outcome);
+      this.logger[level]({ err: error, outcome }, `task attempt failed: ${outcome}`);
+      this.settle(outcome);
     } catch (failErr) {
-      if (failErr instanceof LeaseLostError) settle('lost');
+      if (failErr instanceof LeaseLostError) this.settle('lost');
       // not recorded now: the lease expires and the task is recovered as a lost attempt
       else
-        log.error({ err: failErr }, 'could not record the failure; the task returns when its lease expires');
+        this.logger.error(
+          { err: failErr },
+          'could not record the failure; the task returns when its lease expires',
+        );
     }
-    return undefined;
-  } finally {
-    clearInterval(heartbeat);
-    env.running.delete(task.id);
   }
-}
-
-/** The handler's result, or a rejection as soon as the signal aborts (a handler may ignore its signal). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => undefined); // an abandoned handler's late rejection is expected, not unhandled
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new CancelledError());
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

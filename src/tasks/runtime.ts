@@ -83,7 +83,6 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     queue,
     registry,
     workerId: id,
-    heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
     logger: logger.child({ workerId: id }),
     metrics,
     onSettled: options.onSettled,
@@ -143,6 +142,13 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     }
   };
 
+  // one timer beats every running task about three times per lease
+  const heartbeatMs = Math.max(50, Math.floor(leaseMs / 3));
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const r of running.values()) if (now - r.since >= heartbeatMs / 2) r.beat();
+  }, heartbeatMs);
+
   await queue.registerWorker(info());
   const slots = Array.from({ length: concurrency }, (_, i) => slot(i));
   const upkeep = maintenance();
@@ -160,6 +166,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
         for (const r of running.values()) r.abort('drain');
         await all;
       }
+      clearInterval(ticker);
       await queue.unregisterWorker(id).catch(() => undefined);
       unwatch?.();
       if (ownsQueue) await queue.close();

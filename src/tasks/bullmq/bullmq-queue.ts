@@ -63,8 +63,12 @@ export class BullmqTaskQueue implements TaskQueue {
   private readonly life: BullmqLifecycle;
   private readonly view: BullmqVisibility;
   private readonly wakeups = new Wakeups();
-  private readonly wakeSources = new Set<string>();
   private lastReconcile = 0;
+  private readonly markerCaps = new Set<string>();
+  private markerWatch: Promise<void> | undefined;
+  private blocking: Redis | undefined;
+  private dueTimer: NodeJS.Timeout | undefined;
+  private dueAt: number | undefined;
   private closed = false;
 
   constructor(
@@ -85,7 +89,8 @@ export class BullmqTaskQueue implements TaskQueue {
       retention,
       logger,
     );
-    this.producer = new Producer(this.ctx, () => this.wakeups.notify());
+    // idle slots here wake on BullMQ's "waiting" events (see waitForWork), for work from any process
+    this.producer = new Producer(this.ctx, () => undefined);
     this.life = new BullmqLifecycle(this.ctx, this.producer, {
       leaseMs: options.leaseMs ?? 30_000,
       retryBaseMs: options.retryBaseMs ?? 1000,
@@ -132,8 +137,10 @@ export class BullmqTaskQueue implements TaskQueue {
 
   // ---------------------------------------------------------------- running
 
-  claim(capabilities: readonly string[], workerId: string): Promise<Lease | undefined> {
-    return this.life.claim(capabilities, workerId);
+  async claim(capabilities: readonly string[], workerId: string): Promise<Lease | undefined> {
+    const lease = await this.life.claim(capabilities, workerId);
+    if (lease) this.wakeups.notifyOne(); // there may be more: pass the wake-up on
+    return lease;
   }
 
   heartbeat(lease: Lease): Promise<HeartbeatResult> {
@@ -172,21 +179,54 @@ export class BullmqTaskQueue implements TaskQueue {
     }
   }
 
-  /** Wakes on BullMQ's "waiting" events of these queues, or when the next delayed task is due. */
+  /**
+   * Idle slots sleep until BullMQ's marker for one of their queues appears: BullMQ sets it when a job
+   * becomes available (and after every claim, so a burst wakes one slot after another, in any process),
+   * or gives the time of the next delayed job. One blocking BZPOPMIN over all queues serves every idle
+   * slot of this process; `maxMs` bounds the wait for anything missed.
+   */
   async waitForWork(capabilities: readonly string[], maxMs: number, signal?: AbortSignal): Promise<void> {
-    for (const cap of capabilities) {
-      if (this.wakeSources.has(cap)) continue;
-      this.wakeSources.add(cap);
-      const qe = await this.ctx.queueEvents(cap);
-      qe.on('waiting', () => this.wakeups.notify());
+    for (const cap of capabilities) this.markerCaps.add(cap);
+    const waiting = this.wakeups.wait(maxMs, signal);
+    this.markerWatch ??= this.watchMarkers().finally(() => (this.markerWatch = undefined));
+    await waiting;
+  }
+
+  private async watchMarkers(): Promise<void> {
+    if (!this.blocking) {
+      this.blocking = this.redis.duplicate();
+      this.blocking.on('error', () => undefined); // reconnects on its own; the loop retries
     }
-    let ms = maxMs;
-    for (const cap of capabilities) {
-      const head = await this.redis.zrange(this.ctx.keys.delayed(cap), '0', '0', 'WITHSCORES');
-      if (head[1] !== undefined)
-        ms = Math.min(ms, Math.max(1, Math.floor(Number(head[1]) / 0x1000) - Date.now()));
+    const conn = this.blocking;
+    while (!this.closed && this.wakeups.waiting > 0) {
+      const keys = [...this.markerCaps].map((cap) => `${this.ctx.keys.queue(cap)}:marker`);
+      let popped: [string, string, string] | null;
+      try {
+        // short timeout: the loop ends soon after the last idle slot got work
+        popped = (await conn.bzpopmin(...keys, 1)) as [string, string, string] | null;
+      } catch {
+        if (this.closed) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (!popped) continue;
+      const at = Number(popped[2]);
+      if (at <= Date.now()) this.wakeups.notifyOne();
+      else this.wakeAt(at);
     }
-    await this.wakeups.wait(ms, signal);
+  }
+
+  /** A delayed task is due at `at`: wake a slot then (BullMQ promotes it when that slot claims). */
+  private wakeAt(at: number): void {
+    if (this.dueTimer && this.dueAt !== undefined && this.dueAt <= at) return;
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = undefined;
+      this.dueAt = undefined;
+      this.wakeups.notifyOne();
+    }, at - Date.now());
+    this.dueTimer.unref();
   }
 
   // ---------------------------------------------------------------- visibility
@@ -249,6 +289,8 @@ export class BullmqTaskQueue implements TaskQueue {
     if (this.closed) return;
     this.closed = true;
     this.wakeups.notify();
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.blocking?.disconnect();
     await this.life.close();
     await this.ctx.close();
     await this.redis.quit().catch(() => this.redis.disconnect());

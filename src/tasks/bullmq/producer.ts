@@ -2,6 +2,7 @@
  * Putting tasks into BullMQ: plain tasks, parents with children (a BullMQ flow), and the conversation
  * gate that keeps all but the oldest unfinished task of a conversation out of BullMQ.
  */
+import type { JobsOptions } from 'bullmq';
 import { childTaskId, capabilityOf, newTaskId } from '../ids.js';
 import type { TaskSpec } from '../types.js';
 import type { BullmqContext } from './context.js';
@@ -100,17 +101,21 @@ export class Producer {
     return data;
   }
 
-  private jobOptions(createdAt: number, delayMs: number | undefined) {
+  /** Only what differs from BullMQ's defaults: job options are stored with every job and read on every claim. */
+  private jobOptions(createdAt: number, delayMs: number | undefined, held: boolean) {
     const { retention } = this.ctx;
-    return {
+    const opts: JobsOptions = {
       attempts: BULLMQ_ATTEMPTS,
       backoff: { type: 'june' },
-      delay: Math.max(0, createdAt + (delayMs ?? 0) - Date.now()),
-      timestamp: createdAt,
       removeOnComplete: { age: retention.completedAgeSec, count: retention.completedCount },
-      // dead tasks stay until redriven or purged (the dead-letter index points at them)
-      removeOnFail: false,
+      // failed (dead or cancelled) jobs are kept: the default; the dead-letter index points at them
     };
+    const now = Date.now();
+    const delay = createdAt + (delayMs ?? 0) - now;
+    if (delay > 0) opts.delay = delay;
+    // a task held by its conversation was created earlier than it is added
+    if (held) opts.timestamp = createdAt;
+    return opts;
   }
 
   /** Adds the job (idempotent by job id). `cancelled`: added only so that a worker records the cancel. */
@@ -118,7 +123,7 @@ export class Producer {
     const { ctx } = this;
     const { id, spec, createdAt } = stored;
     const data = this.jobData(spec, options.gated, options.cancelled);
-    const opts = this.jobOptions(createdAt, spec.delayMs);
+    const opts = this.jobOptions(createdAt, spec.delayMs, options.gated);
     if (!spec.children?.length) {
       await ctx.queue(spec.capability).add(spec.kind, data, { ...opts, jobId: id });
       return;
@@ -138,7 +143,7 @@ export class Producer {
         name: c.kind,
         queueName: c.capability,
         data: this.jobData(c, false, options.cancelled),
-        opts: { ...this.jobOptions(createdAt, c.delayMs), jobId: data.ch![i]!, ...policy },
+        opts: { ...this.jobOptions(createdAt, c.delayMs, options.gated), jobId: data.ch![i]!, ...policy },
       })),
     });
   }

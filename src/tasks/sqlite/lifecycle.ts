@@ -3,11 +3,10 @@
  * on the same file never both claim a task, and a process killed mid-way leaves either the old or the
  * new state, never half of each. Lease tokens fence late writes from a worker whose lease expired.
  */
-import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { retryDelayMs } from '../backoff.js';
 import { LeaseLostError, describeError, leaseExpiredError } from '../errors.js';
-import { childTaskId, newTaskId } from '../ids.js';
+import { childTaskId, newTaskId, uniqueToken } from '../ids.js';
 import type { FailOutcome, HeartbeatResult, Lease, TaskError, TaskEventType, TaskSpec } from '../types.js';
 import { json, toTask, type TaskRow } from './rows.js';
 
@@ -174,7 +173,7 @@ export class SqliteLifecycle {
       if (row && (!best || row.seq < best.seq)) best = row;
     }
     if (!best) return undefined;
-    const token = randomBytes(12).toString('base64url');
+    const token = uniqueToken();
     this.s.activate!.run(token, now + this.settings.leaseMs, workerId, now, best.seq);
     const attempt = best.attempts + 1;
     this.s.insertAttempt!.run(best.id, attempt, workerId, now);

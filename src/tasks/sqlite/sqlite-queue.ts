@@ -87,7 +87,10 @@ export class SqliteTaskQueue implements TaskQueue {
   async enqueue(spec: TaskSpec): Promise<string> {
     validateSpec(spec);
     const { id, created } = this.life.enqueue(spec);
-    if (created) this.wakeups.notify();
+    if (created) {
+      if (spec.children?.length) this.wakeups.notify();
+      else this.wakeups.notifyOne();
+    }
     return id;
   }
 
@@ -100,7 +103,9 @@ export class SqliteTaskQueue implements TaskQueue {
   // ---------------------------------------------------------------- running
 
   async claim(capabilities: readonly string[], workerId: string): Promise<Lease | undefined> {
-    return this.life.claim(capabilities, workerId);
+    const lease = this.life.claim(capabilities, workerId);
+    if (lease) this.wakeups.notifyOne(); // there may be more: pass the wake-up on
+    return lease;
   }
 
   async heartbeat(lease: Lease): Promise<HeartbeatResult> {
@@ -109,7 +114,7 @@ export class SqliteTaskQueue implements TaskQueue {
 
   async reportProgress(lease: Lease, stage: string, data?: unknown): Promise<void> {
     this.life.reportProgress(lease, stage, data);
-    this.wakeups.notify();
+    this.wakeups.notifyListeners();
   }
 
   async complete(
@@ -118,19 +123,19 @@ export class SqliteTaskQueue implements TaskQueue {
     options: { claimNext?: boolean } = {},
   ): Promise<Lease | undefined> {
     const next = this.life.complete(lease, result, options.claimNext ?? false);
-    this.wakeups.notify(); // may unblock its conversation or its parent
+    this.wakeups.notifyOne(); // may unblock its conversation or its parent
     return next;
   }
 
   async fail(lease: Lease, error: unknown): Promise<FailOutcome> {
     const outcome = this.life.fail(lease, error);
-    this.wakeups.notify();
+    this.wakeups.notifyOne(); // a waiter re-reads when the next retry is due
     return outcome;
   }
 
   async release(lease: Lease): Promise<void> {
     this.life.release(lease);
-    this.wakeups.notify();
+    this.wakeups.notifyOne();
   }
 
   async once<T>(lease: Lease, step: string, fn: () => Promise<T>): Promise<T> {
