@@ -1,0 +1,66 @@
+/**
+ * GET /v1/audio/:id — a reply's audio, as stored (OGG/Opus unless replyFormat says otherwise) or converted
+ * with ?format=mp3|wav. A conversion is kept next to the original, so it is made once. Ids are task ids:
+ * the audio store refuses anything else, so no path can be reached through them.
+ */
+import { decodeAudio, encodeAudio, mimeTypeFor, type EncodeFormat } from '../../audio/index.js';
+import type { StoredFormat } from '../../channels/audio-store.js';
+import { defineRoute, type AnyRoute } from '../api-route.js';
+import type { WebDeps } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { AudioParams, AudioQuery } from '../schemas.js';
+import { canSee } from '../task-view.js';
+
+const FORMATS: StoredFormat[] = ['ogg', 'mp3', 'wav'];
+
+export function audioRoutes(deps: WebDeps): AnyRoute[] {
+  const store = deps.runtime.audio;
+
+  const load = async (id: string, wanted: EncodeFormat | undefined) => {
+    if (wanted) {
+      const direct = await store.read(id, wanted);
+      if (direct) return { data: direct, format: wanted };
+    }
+    for (const f of FORMATS) {
+      const data = await store.read(id, f);
+      if (!data) continue;
+      if (!wanted || wanted === f) return { data, format: f };
+      const decoded = await decodeAudio(data, { maxBytes: Number.MAX_SAFE_INTEGER, maxSeconds: 3600 });
+      const converted = await encodeAudio(decoded.pcm, wanted);
+      await store.save(id, converted, wanted).catch(() => undefined);
+      return { data: converted, format: wanted };
+    }
+    return undefined;
+  };
+
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/audio/:id',
+      tag: 'audio',
+      auth: 'user',
+      summary: 'The reply audio of a task',
+      description: 'OGG/Opus by default; ?format=mp3 or ?format=wav converts it. HEAD works too.',
+      params: AudioParams,
+      query: AudioQuery,
+      responses: {
+        200: { description: 'The audio (audio/ogg, audio/mpeg or audio/wav)', contentType: 'audio/ogg' },
+        404: { description: 'not_found' },
+      },
+      async handler({ params, query, caller, reply }) {
+        // the audio id is the task id: a user may fetch the audio of their own tasks only
+        if (caller.scope !== 'admin') {
+          const task = (await deps.queue.get(params.id).catch(() => undefined))?.task;
+          if (!task || !canSee(caller, task)) throw new ApiError('not_found', `No audio ${params.id}.`);
+        }
+        const audio = await load(params.id, query.format);
+        if (!audio) throw new ApiError('not_found', `No audio ${params.id}.`);
+        return reply
+          .header('content-type', mimeTypeFor(audio.format))
+          .header('cache-control', 'private, max-age=86400')
+          .header('content-disposition', `inline; filename="${params.id}.${audio.format}"`)
+          .send(audio.data);
+      },
+    }),
+  ];
+}

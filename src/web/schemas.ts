@@ -1,0 +1,220 @@
+/**
+ * The API's shapes as zod schemas: requests are validated with them, and /openapi.json is generated from
+ * them, so the documentation cannot drift from what the server accepts and sends.
+ */
+import { z } from 'zod';
+import { TASK_STATES } from '../tasks/types.js';
+
+// ---------------------------------------------------------------- requests
+
+export const ConversationName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1–64 letters, digits, "_", "." or "-"')
+  .describe('Conversation name; each token has its own conversations. Default "default".');
+
+export const MessageJson = z.object({
+  text: z.string().trim().min(1, 'text is empty').max(20_000).describe('What the user says'),
+  conversation: ConversationName.optional(),
+  speak: z.boolean().optional().describe('Answer with a voice reply too (default: only for audio input)'),
+});
+
+/** The multipart form: validated field by field as the parts arrive (the file is checked by size only). */
+export const MessageMultipart = z.object({
+  audio: z
+    .string()
+    .meta({ format: 'binary' })
+    .describe('The recording: any format the decoder takes (OGG/Opus, WebM, MP3, M4A, WAV, FLAC, …)'),
+  conversation: ConversationName.optional(),
+  speak: z.enum(['true', 'false']).optional().describe('Voice reply (default true for audio)'),
+});
+
+export const TaskIdParams = z.object({ id: z.string().min(1).max(200).describe('Task id') });
+export const AudioParams = z.object({ id: z.string().min(1).max(200).describe('Audio id (the task id)') });
+export const AudioQuery = z.object({
+  format: z
+    .enum(['ogg', 'mp3', 'wav'])
+    .optional()
+    .describe('Convert the reply (default: as stored, OGG/Opus)'),
+});
+export const ConversationIdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(300)
+    .describe('A conversation id from GET /v1/conversations, or the name of one of your web conversations'),
+});
+
+const limit = (def: number) =>
+  z.coerce.number().int().min(1).max(500).default(def).describe('At most this many');
+const capability = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,31}$/)
+  .describe('Capability, e.g. voice or chat');
+
+export const TaskListQuery = z.object({
+  state: z.enum(TASK_STATES).optional().describe('Only tasks in this state'),
+  capability: capability.optional(),
+  limit: limit(50),
+});
+export const TaskStreamQuery = z.object({ capability: capability.optional() });
+export const DeadLetterQuery = z.object({ capability: capability.optional(), limit: limit(100) });
+
+export const RedriveBody = z.union([
+  z.object({ id: z.string().min(1).describe('One dead task') }),
+  z.object({ all: z.literal(true), capability: capability.optional() }),
+]);
+
+// ---------------------------------------------------------------- responses
+
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: z.string().describe('Stable code: bad_token, forbidden, not_found, invalid_request, …'),
+    message: z.string(),
+    field: z.string().optional().describe('The request field at fault'),
+  }),
+});
+
+export const TaskError = z.object({
+  code: z.string().describe('Stable code, e.g. audio_not_audio, audio_corrupt, timeout'),
+  message: z.string(),
+  retryable: z.boolean(),
+  userMessage: z.string().optional().describe('One sentence for the user'),
+});
+
+const TaskLinks = z.object({
+  self: z.string(),
+  events: z.string().describe('Server-Sent Events of this task'),
+  audio: z.string().optional().describe('The reply audio, once there is one'),
+});
+
+export const TaskView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  capability: z.string(),
+  state: z.enum(TASK_STATES),
+  attempts: z.number().int(),
+  maxAttempts: z.number().int(),
+  createdAt: z.number().describe('Unix ms'),
+  runAt: z.number().optional(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  workerId: z.string().optional(),
+  progress: z
+    .object({ stage: z.string(), data: z.unknown().optional(), at: z.number(), attempt: z.number().int() })
+    .optional()
+    .describe('Latest progress report'),
+  error: TaskError.optional(),
+  cancelRequested: z.boolean().optional(),
+  message: z
+    .object({
+      channel: z.string(),
+      conversation: z.string(),
+      userId: z.string(),
+      text: z.string().optional(),
+      audio: z.boolean(),
+    })
+    .optional()
+    .describe('What the user sent (channel messages)'),
+  result: z
+    .unknown()
+    .optional()
+    .describe('The handler result; for messages: status, transcript, text, timings, audioId'),
+  links: TaskLinks,
+});
+
+export const TaskEventView = z.object({
+  taskId: z.string(),
+  capability: z.string(),
+  type: z.string(),
+  at: z.number(),
+  attempt: z.number().int().optional(),
+  workerId: z.string().optional(),
+  stage: z.string().optional(),
+  data: z.unknown().optional(),
+  error: TaskError.optional(),
+  delayMs: z.number().optional(),
+});
+
+export const TaskDetailView = TaskView.extend({
+  attemptLog: z.array(
+    z.object({
+      n: z.number().int(),
+      workerId: z.string().optional(),
+      startedAt: z.number().optional(),
+      endedAt: z.number().optional(),
+      outcome: z.string(),
+      error: TaskError.optional(),
+      retryDelayMs: z.number().optional(),
+    }),
+  ),
+  timeline: z.array(TaskEventView),
+});
+
+export const TaskList = z.object({ tasks: z.array(TaskView) });
+
+export const Accepted = z.object({
+  taskId: z.string(),
+  links: TaskLinks,
+});
+
+export const CommandAnswer = z.object({
+  reply: z.string().describe('The answer to a chat command such as /new or /voice always'),
+});
+
+export const ConversationList = z.object({
+  conversations: z.array(
+    z.object({
+      id: z.string().describe('channel:chat:user'),
+      channel: z.string(),
+      conversation: z.string().describe('The chat id (for the web: the conversation name)'),
+      userId: z.string(),
+      updatedAt: z.number(),
+      messages: z.number().int().describe('Messages since the last reset'),
+    }),
+  ),
+});
+export const ConversationReset = z.object({ id: z.string(), reset: z.literal(true) });
+
+export const WorkerList = z.object({
+  workers: z.array(
+    z.object({
+      id: z.string(),
+      capabilities: z.array(z.string()),
+      concurrency: z.number().int(),
+      load: z.number(),
+      host: z.string(),
+      pid: z.number().int(),
+      startedAt: z.number(),
+      lastHeartbeatAt: z.number(),
+      tasks: z
+        .array(z.object({ id: z.string(), kind: z.string().optional(), stage: z.string().optional() }))
+        .describe('What the worker is doing now'),
+    }),
+  ),
+});
+
+export const QueueStats = z.object({
+  backend: z.enum(['sqlite', 'bullmq']),
+  capabilities: z.array(
+    z.object({
+      capability: z.string(),
+      new: z.number().int(),
+      delayed: z.number().int(),
+      active: z.number().int(),
+      retrying: z.number().int(),
+      waitingChildren: z.number().int(),
+      completed: z.number().int(),
+      dead: z.number().int(),
+    }),
+  ),
+});
+
+export const RedriveResult = z.object({ redriven: z.number().int() });
+export const Health = z.object({ status: z.literal('ok') });
+export const Ready = z.object({
+  ready: z.boolean(),
+  checks: z.object({
+    queue: z.string().describe('"ok" or what is wrong'),
+    models: z.string().describe('"ok", "loading", or what is wrong'),
+  }),
+});

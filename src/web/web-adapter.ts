@@ -1,0 +1,71 @@
+/**
+ * The web page and HTTP API as one more channel. Messages from the API go through the shared gateway and
+ * task handler like Telegram's; the reply reaches the web client through the task itself (its result, its
+ * progress events and the reply audio in the audio store), so the sending methods have nothing to deliver.
+ * The one exception is an answer the gateway gives at once (a command such as /new, a "slow down"): it is
+ * collected here and returned in the HTTP response.
+ *
+ * Kept free of Fastify so standalone workers can load it to read uploads for web voice messages.
+ */
+import type {
+  ChannelAdapter,
+  ChannelLimits,
+  InboundAttachment,
+  InboundMessage,
+  ReplyTarget,
+} from '../channels/types.js';
+import { JuneError } from '../util/errors.js';
+import type { UploadStore } from './uploads.js';
+
+export const WEB_CHANNEL = 'web';
+
+export interface WebChannelAdapter extends ChannelAdapter {
+  /** Runs `fn` and returns, with its result, the texts the gateway sent in reply to `messageId`. */
+  collectReplies<T>(messageId: string, fn: () => Promise<T>): Promise<{ value: T; replies: string[] }>;
+}
+
+export function createWebAdapter(options: {
+  uploads: UploadStore;
+  maxDownloadBytes: number;
+}): WebChannelAdapter {
+  const collectors = new Map<string, string[]>();
+  const limits: ChannelLimits = {
+    // the page shows any length; nothing is split or captioned
+    maxTextLength: 1_000_000,
+    maxCaptionLength: 1_000_000,
+    maxDownloadBytes: options.maxDownloadBytes,
+  };
+  return {
+    name: WEB_CHANNEL,
+    limits,
+    authenticatesUsers: true,
+    // the HTTP server hands messages to the gateway itself, so that it can answer with the outcome
+    async start(_onMessage: (msg: InboundMessage) => Promise<void>) {},
+    async stop() {},
+    async download(attachment: InboundAttachment): Promise<Buffer> {
+      const data = await options.uploads.read(attachment.fileId);
+      if (!data) {
+        throw new JuneError(`web upload ${attachment.fileId} is missing`, {
+          code: 'upload_missing',
+          retryable: false,
+          userMessage: 'Your recording is no longer stored on the server. Please send it again.',
+        });
+      }
+      return data;
+    },
+    async sendText(target: ReplyTarget, text: string) {
+      if (target.replyToMessageId) collectors.get(target.replyToMessageId)?.push(text);
+    },
+    async sendVoice() {},
+    async sendActivity() {},
+    async collectReplies<T>(messageId: string, fn: () => Promise<T>) {
+      const replies: string[] = [];
+      collectors.set(messageId, replies);
+      try {
+        return { value: await fn(), replies };
+      } finally {
+        collectors.delete(messageId);
+      }
+    },
+  };
+}
