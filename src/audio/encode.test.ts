@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PcmAudio } from '../providers/types.js';
 import { AudioError, CancelledError } from '../util/errors.js';
-import { encodeAudio, mimeTypeFor, type EncodeFormat } from './encode.js';
+import { encodeAudio, mimeTypeFor, type EncodeFormat, type EncodeOptions } from './encode.js';
 import { wavToPcm } from './wav.js';
 import {
   correlation,
@@ -30,31 +30,37 @@ afterAll(async () => {
 
 const durationOf = (pcm: PcmAudio) => pcm.samples.length / pcm.sampleRate;
 
-async function encodeToFile(pcm: PcmAudio, format: EncodeFormat, name: string, bitrateKbps?: number) {
-  const bytes = await encodeAudio(pcm, format, bitrateKbps ? { bitrateKbps } : {});
+async function encodeToFile(pcm: PcmAudio, format: EncodeFormat, name: string, opts: EncodeOptions = {}) {
+  const bytes = await encodeAudio(pcm, format, opts);
   await writeFile(fx.path(name), bytes);
   return { bytes, file: fx.path(name) };
 }
 
 describe('encodeAudio', () => {
-  it('writes OGG/Opus 48 kHz mono that is a valid Telegram/Discord voice note', async () => {
-    const { bytes, file } = await encodeToFile(speech, 'ogg', 'reply.ogg');
-    expect(bytes.subarray(0, 4).toString('latin1')).toBe('OggS');
-    const info = ffprobeFile(file);
-    expect(info).toMatchObject({ formatName: 'ogg', codec: 'opus', sampleRate: 48000, channels: 1 });
-    expect(Math.abs(info.durationSec - durationOf(speech))).toBeLessThan(0.05);
-    // Round trip: decoding the note again gives the same speech, same length.
-    const back = referenceSamples(file);
-    expect(Math.abs(back.length / 16000 - durationOf(speech))).toBeLessThan(0.05);
-    const original = referenceSamples(fx.path('speech.wav'));
-    expect(correlation(envelopeDb(back), envelopeDb(original))).toBeGreaterThan(0.9);
-  });
+  it.each(['auto', 'ffmpeg'] as const)(
+    'writes OGG/Opus 48 kHz mono that is a valid Telegram/Discord voice note (engine %s)',
+    async (engine) => {
+      const { bytes, file } = await encodeToFile(speech, 'ogg', `reply-${engine}.ogg`, { engine });
+      expect(bytes.subarray(0, 4).toString('latin1')).toBe('OggS');
+      const info = ffprobeFile(file);
+      expect(info).toMatchObject({ formatName: 'ogg', codec: 'opus', sampleRate: 48000, channels: 1 });
+      expect(Math.abs(info.durationSec - durationOf(speech))).toBeLessThan(0.05);
+      // Round trip: decoding the note again gives the same speech, same length.
+      const back = referenceSamples(file);
+      expect(Math.abs(back.length / 16000 - durationOf(speech))).toBeLessThan(0.05);
+      const original = referenceSamples(fx.path('speech.wav'));
+      expect(correlation(envelopeDb(back), envelopeDb(original))).toBeGreaterThan(0.9);
+    },
+  );
 
-  it('honours bitrateKbps for OGG (a higher bitrate gives a bigger file)', async () => {
-    const low = await encodeAudio(speech, 'ogg', { bitrateKbps: 12 });
-    const high = await encodeAudio(speech, 'ogg', { bitrateKbps: 64 });
-    expect(high.length).toBeGreaterThan(low.length * 2);
-  });
+  it.each(['auto', 'ffmpeg'] as const)(
+    'honours bitrateKbps for OGG: a higher bitrate gives a bigger file (engine %s)',
+    async (engine) => {
+      const low = await encodeAudio(speech, 'ogg', { bitrateKbps: 12, engine });
+      const high = await encodeAudio(speech, 'ogg', { bitrateKbps: 64, engine });
+      expect(high.length).toBeGreaterThan(low.length * 2);
+    },
+  );
 
   it('writes 16-bit WAV at the input rate that ffprobe reads with the right length', async () => {
     const { file } = await encodeToFile(speech, 'wav', 'reply.wav');
@@ -108,10 +114,10 @@ describe('encodeAudio', () => {
     await expect(badRate).rejects.toMatchObject({ code: 'audio_unsupported' });
   });
 
-  it('throws CancelledError when aborted', async () => {
+  it.each(['auto', 'ffmpeg'] as const)('throws CancelledError when aborted (engine %s)', async (engine) => {
     const controller = new AbortController();
     const long: PcmAudio = { sampleRate: 16000, samples: new Float32Array(16000 * 180).fill(0.1) };
-    const encoding = encodeAudio(long, 'ogg', { signal: controller.signal });
+    const encoding = encodeAudio(long, 'ogg', { signal: controller.signal, engine });
     setTimeout(() => controller.abort(), 30);
     await expect(encoding).rejects.toBeInstanceOf(CancelledError);
   });

@@ -39,7 +39,6 @@ export const OPUS_CTL = {
   setComplexity: 4010,
   setSignal: 4024,
   getLookahead: 4027,
-  setGain: 4034,
 } as const;
 export const OPUS_SIGNAL_VOICE = 3001;
 

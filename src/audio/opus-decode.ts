@@ -25,7 +25,7 @@ import {
   OpusStreamError,
   type OggOpusStream,
 } from './opus-ogg.js';
-import { isCorruptPacketError, loadOpusWasm, OPUS_CTL } from './opus-codec.js';
+import { isCorruptPacketError, loadOpusWasm } from './opus-codec.js';
 import { STT_SAMPLE_RATE } from './pcm.js';
 import { TimeSlicer } from './time-slice.js';
 
@@ -84,7 +84,9 @@ export async function decodeOggOpusInProcess(
   if (signal.aborted) throw abortReason(signal);
   const decoder = new opus.Decoder({ channels: 1, sample_rate: STT_SAMPLE_RATE });
   try {
-    if (head.outputGainQ8 !== 0) decoder.ctl(OPUS_CTL.setGain, head.outputGainQ8);
+    // The OpusHead gain is applied here in float rather than by libopus, whose 16-bit output would
+    // clip a loud voice note made louder.
+    const scale = 10 ** (head.outputGainQ8 / 256 / 20) / 32768;
     const decoded = new Float32Array(Math.ceil(codedSamples / DECIMATION));
     let written = 0;
     const slicer = new TimeSlicer(signal);
@@ -98,7 +100,7 @@ export async function decodeOggOpusInProcess(
       }
       // The decoder hands back a fresh, aligned copy of little-endian 16-bit samples.
       const pcm = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
-      for (let k = 0; k < pcm.length && written < decoded.length; k++) decoded[written++] = pcm[k]! / 32768;
+      for (let k = 0; k < pcm.length && written < decoded.length; k++) decoded[written++] = pcm[k]! * scale;
       if (slicer.due()) await slicer.pause();
     }
     const skip = Math.round(head.preSkip / DECIMATION);

@@ -15,8 +15,12 @@ const HALF_WIDTH = 24;
 const ROLLOFF = 0.95;
 /** Kaiser β for about 80 dB of stopband attenuation: 0.1102 · (80 − 8.7). */
 const KAISER_BETA = 7.857;
-/** Phase tables larger than this are not built (odd, huge ratios); callers use another resampler. */
-const MAX_TABLE_ENTRIES = 4_000_000;
+/**
+ * Phase tables larger than this (1 MB) are not built: every pair of common rates needs far less
+ * (44100 → 48000: 160 phases), while an odd rate such as 44101 Hz would need 48000 phases. Callers
+ * hand such audio to ffmpeg instead.
+ */
+const MAX_TABLE_ENTRIES = 1 << 18;
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];

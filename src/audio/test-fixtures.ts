@@ -86,6 +86,12 @@ export class FixtureDir {
     return this.path(name);
   }
 
+  /** Runs ffmpeg with `args` (inputs, mapping, output options) writing `name`. */
+  ffmpegTo(name: string, args: string[]): string {
+    ffmpeg(...args, this.path(name));
+    return this.path(name);
+  }
+
   /** Generates `name` from an ffmpeg lavfi source graph, e.g. "anoisesrc=color=pink:amplitude=0.05". */
   lavfi(name: string, graph: string, outputArgs: string[] = []): string {
     ffmpeg('-f', 'lavfi', '-i', graph, ...outputArgs, this.path(name));
@@ -163,6 +169,34 @@ export function correlation(a: number[], b: number[]): number {
     db += y * y;
   }
   return num / Math.sqrt(da * db);
+}
+
+/**
+ * Normalised cross-correlation of two waveforms over their common length, at the shift of `b` within
+ * ±maxLag samples that matches best: 1 for identical signals, whatever their level.
+ */
+export function waveformCorrelation(
+  a: Float32Array,
+  b: Float32Array,
+  maxLag: number,
+): { r: number; lag: number } {
+  const n = Math.min(a.length, b.length);
+  let best = { r: -Infinity, lag: 0 };
+  for (let lag = -maxLag; lag <= maxLag; lag++) {
+    let num = 0;
+    let ea = 0;
+    let eb = 0;
+    for (let i = Math.max(0, -lag); i < Math.min(n, n - lag); i++) {
+      const x = a[i]!;
+      const y = b[i + lag]!;
+      num += x * y;
+      ea += x * x;
+      eb += y * y;
+    }
+    const r = num / Math.sqrt(ea * eb);
+    if (r > best.r) best = { r, lag };
+  }
+  return best;
 }
 
 /** 16 kHz mono float samples of `file`, decoded by the ffmpeg CLI (an oracle independent of June). */
