@@ -29,14 +29,15 @@ export function taskMetrics(registry: Registry = defaultRegistry): TaskMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const registers = [registry];
-  const queues = new Set<TaskQueue>();
+  // watchers per queue: a web server and a worker pool in one process may both watch the same queue
+  const queues = new Map<TaskQueue, number>();
   // one stats read per scrape, shared by all gauges
   let snapshot: { at: number; stats: Promise<CapabilityStats[]> } | undefined;
   const readStats = (): Promise<CapabilityStats[]> => {
     if (!snapshot || Date.now() - snapshot.at > 1000) {
-      const stats = Promise.all([...queues].map((q) => q.stats().catch(() => [] as CapabilityStats[]))).then(
-        (all) => all.flat(),
-      );
+      const stats = Promise.all(
+        [...queues.keys()].map((q) => q.stats().catch(() => [] as CapabilityStats[])),
+      ).then((all) => all.flat());
       snapshot = { at: Date.now(), stats };
     }
     return snapshot.stats;
@@ -98,10 +99,15 @@ export function taskMetrics(registry: Registry = defaultRegistry): TaskMetrics {
       else failed.inc({ capability, outcome });
     },
     watchQueue(queue) {
-      queues.add(queue);
+      queues.set(queue, (queues.get(queue) ?? 0) + 1);
       snapshot = undefined;
+      let watching = true;
       return () => {
-        queues.delete(queue);
+        if (!watching) return;
+        watching = false;
+        const n = (queues.get(queue) ?? 1) - 1;
+        if (n > 0) queues.set(queue, n);
+        else queues.delete(queue);
         snapshot = undefined;
       };
     },
