@@ -1,0 +1,336 @@
+/**
+ * Telegram through the Bot API (grammY's Api client, against `telegramApiRoot`: api.telegram.org or a
+ * self-hosted telegram-bot-api). Creating the adapter contacts nothing, so send-only workers and
+ * `june pairing approve` can use it; `start()` asks getMe who the bot is, publishes the commands menu and
+ * receives updates by long polling (default) or by webhook when `telegramWebhookUrl` is set.
+ *
+ * Either way an update is acknowledged only once June's handler resolved (the task is on disk): see
+ * telegram-polling.ts and telegram-webhook.ts.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Api, InputFile } from 'grammy';
+import type { Update } from 'grammy/types';
+import type { JuneConfig } from '../../config/schema.js';
+import type { Logger } from '../../observability/logger.js';
+import { sleep } from '../../util/abort.js';
+import { AudioError } from '../../util/errors.js';
+import { COMMANDS } from '../commands.js';
+import { ChannelError } from '../errors.js';
+import type {
+  Activity,
+  ChannelAdapter,
+  ChannelLimits,
+  InboundAttachment,
+  InboundMessage,
+  ReplyTarget,
+  VoiceNote,
+} from '../types.js';
+import { downloadFile } from './telegram-download.js';
+import { describeError, toChannelError } from './telegram-errors.js';
+import { TELEGRAM, toInboundMessage, type BotIdentity } from './telegram-message.js';
+import { UpdatePoller } from './telegram-polling.js';
+import {
+  startWebhookListener,
+  webhookAddress,
+  webhookSecret,
+  type WebhookListener,
+} from './telegram-webhook.js';
+
+export type TelegramConfig = Pick<
+  JuneConfig,
+  'telegramToken' | 'telegramApiRoot' | 'telegramWebhookUrl' | 'telegramMaxDownloadBytes' | 'httpHost'
+>;
+
+export interface TelegramAdapterOptions {
+  /** Long-poll timeout in seconds (default 30; Telegram allows up to 50). */
+  pollTimeoutSec?: number;
+  /** First backoff after a failed poll or a failed handler (default 1 s, doubling to 30 s). */
+  retryDelayMs?: number;
+  /** Webhook mode: local port (default: the webhook URL's port, else 8443; 0 picks a free one). */
+  webhookPort?: number;
+  /** Webhook mode: local address (default: httpHost). */
+  webhookHost?: string;
+}
+
+const DOWNLOAD_FAILED = "I couldn't fetch your message from Telegram. Please send it again.";
+const TOO_BIG = (limitMb: number) =>
+  `That file is too large for me to download from Telegram (the limit is ${limitMb} MB). Please send a shorter recording.`;
+
+interface Grammy {
+  Api: typeof Api;
+  InputFile: typeof InputFile;
+}
+
+export class TelegramAdapter implements ChannelAdapter {
+  readonly name = TELEGRAM;
+  readonly limits: ChannelLimits;
+  private readonly token: string;
+  private readonly apiRoot: string;
+  private grammy: Promise<{ api: Api; lib: Grammy }> | undefined;
+  private bot: BotIdentity | undefined;
+  private poller: UpdatePoller | undefined;
+  private webhook: WebhookListener | undefined;
+  private started = false;
+  private connecting: Promise<void> | undefined;
+  private readonly stopController = new AbortController();
+
+  constructor(
+    private readonly config: TelegramConfig,
+    private readonly logger: Logger,
+    private readonly options: TelegramAdapterOptions = {},
+  ) {
+    if (!config.telegramToken) throw new Error('JUNE_TELEGRAM_TOKEN is not set');
+    this.token = config.telegramToken;
+    // grammY refuses a trailing slash on the API root
+    this.apiRoot = config.telegramApiRoot.replace(/\/+$/, '');
+    this.limits = {
+      maxTextLength: 4096,
+      maxCaptionLength: 1024,
+      maxDownloadBytes: config.telegramMaxDownloadBytes,
+    };
+  }
+
+  /** The bot as getMe described it (after start). */
+  get identity(): BotIdentity | undefined {
+    return this.bot;
+  }
+
+  /** Where the webhook listener listens (webhook mode, after start). */
+  get webhookPort(): number | undefined {
+    return this.webhook?.port;
+  }
+
+  /**
+   * Asks getMe who the bot is and starts receiving. A refused token fails here; Telegram being out of
+   * reach does not stop June from starting: the adapter keeps trying in the background.
+   */
+  async start(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+    if (this.started) throw new Error('the Telegram adapter is already started');
+    this.started = true;
+    try {
+      await this.connect(onMessage);
+    } catch (err) {
+      if (!(err instanceof ChannelError && err.retryable)) throw err;
+      this.logger.warn({ err: err.message }, 'Telegram is not reachable yet; retrying in the background');
+      this.connecting = this.connectEventually(onMessage);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    await this.connecting;
+    await this.poller?.stop();
+    await this.webhook?.close();
+    this.poller = undefined;
+    this.webhook = undefined;
+  }
+
+  private async connectEventually(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+    const signal = this.stopController.signal;
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      await sleep(
+        Math.min(30_000, (this.options.retryDelayMs ?? 1000) * 2 ** Math.min(10, attempt - 1)),
+        signal,
+      ).catch(() => undefined);
+      if (signal.aborted) return;
+      try {
+        await this.connect(onMessage);
+        this.logger.info('Telegram connected');
+        return;
+      } catch (err) {
+        const retryable = err instanceof ChannelError && err.retryable;
+        this.logger[retryable ? 'warn' : 'error'](
+          { err: describeError(err, this.token) },
+          'Telegram start failed',
+        );
+        if (!retryable) return;
+      }
+    }
+  }
+
+  /** getMe, the commands menu, then the webhook or the poller. Safe to call again after a failure. */
+  private async connect(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+    const me = await this.call('getMe', (api) => api.getMe());
+    if (!me.username)
+      throw new ChannelError(TELEGRAM, 'getMe returned a bot without a username', { retryable: false });
+    this.bot = { id: me.id, username: me.username };
+    await this.call('setMyCommands', (api) => api.setMyCommands(COMMANDS)).catch((err: unknown) =>
+      this.logger.warn(
+        { err: describeError(err, this.token) },
+        'could not publish the Telegram commands menu',
+      ),
+    );
+    const bot = this.bot;
+    const handle = async (update: Update) => {
+      let msg: InboundMessage | undefined;
+      try {
+        msg = update.message ? toInboundMessage(update.message, bot) : undefined;
+      } catch (err) {
+        // a message June cannot read is dropped (with a log), never retried forever
+        this.logger.warn(
+          { updateId: update.update_id, err: String(err) },
+          'unreadable Telegram update; skipped',
+        );
+      }
+      if (msg) await onMessage(msg);
+    };
+
+    const hookUrl = this.config.telegramWebhookUrl;
+    if (hookUrl) {
+      const address = webhookAddress(hookUrl);
+      const secret = webhookSecret(this.token);
+      this.webhook ??= await startWebhookListener({
+        host: this.options.webhookHost ?? this.config.httpHost,
+        port: this.options.webhookPort ?? address.port,
+        path: address.path,
+        secretToken: secret,
+        handle,
+        logger: this.logger,
+      });
+      await this.call('setWebhook', (api) =>
+        api.setWebhook(hookUrl, { secret_token: secret, allowed_updates: ['message'] }),
+      );
+      this.logger.info(
+        { bot: me.username, port: this.webhook.port, path: address.path },
+        'Telegram webhook set',
+      );
+      return;
+    }
+
+    // getUpdates is refused while a webhook is set; pending updates stay queued for the poll
+    await this.call('deleteWebhook', (api) => api.deleteWebhook({ drop_pending_updates: false }));
+    this.poller = new UpdatePoller({
+      getUpdates: (offset, timeoutSec, signal) =>
+        this.call('getUpdates', (api) =>
+          api.getUpdates(
+            {
+              ...(offset !== undefined ? { offset } : {}),
+              timeout: timeoutSec,
+              allowed_updates: ['message'],
+            },
+            grammySignal(signal),
+          ),
+        ),
+      handle,
+      retryable: (err) => !(err instanceof ChannelError && err.status === 401),
+      describe: (err) => describeError(err, this.token),
+      logger: this.logger,
+      timeoutSec: this.options.pollTimeoutSec ?? 30,
+      retryDelayMs: this.options.retryDelayMs ?? 1000,
+    });
+    this.poller.start();
+    this.logger.info({ bot: me.username }, 'Telegram long polling started');
+  }
+
+  async sendText(target: ReplyTarget, text: string): Promise<void> {
+    await this.call('sendMessage', (api) =>
+      api.sendMessage(target.chatId, text, {
+        ...replyTo(target),
+        link_preview_options: { is_disabled: true },
+      }),
+    );
+  }
+
+  async sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void> {
+    const { lib } = await this.client();
+    await this.call('sendVoice', (api) =>
+      api.sendVoice(target.chatId, new lib.InputFile(voice.data, 'reply.ogg'), {
+        // Telegram wants whole seconds; a sub-second reply still shows as 0:01
+        duration: Math.max(1, Math.round(voice.durationSec)),
+        ...(caption ? { caption } : {}),
+        ...replyTo(target),
+      }),
+    );
+  }
+
+  async sendActivity(target: ReplyTarget, activity: Activity): Promise<void> {
+    await this.call('sendChatAction', (api) => api.sendChatAction(target.chatId, activity));
+  }
+
+  async download(attachment: InboundAttachment, signal?: AbortSignal): Promise<Buffer> {
+    const max = this.limits.maxDownloadBytes;
+    const tooBig = (size: number) =>
+      new AudioError(
+        'audio_too_large',
+        `telegram: file of ${size} bytes is over the download limit of ${max}`,
+        TOO_BIG(Math.round(max / 1024 / 1024)),
+      );
+    if (attachment.sizeBytes !== undefined && attachment.sizeBytes > max) throw tooBig(attachment.sizeBytes);
+    let file;
+    try {
+      file = await this.call(
+        'getFile',
+        (api) => api.getFile(attachment.fileId, grammySignal(signal)),
+        DOWNLOAD_FAILED,
+      );
+    } catch (err) {
+      if (err instanceof ChannelError && /file is too big/i.test(err.message))
+        throw tooBig(attachment.sizeBytes ?? max + 1);
+      throw err;
+    }
+    if (file.file_size !== undefined && file.file_size > max) throw tooBig(file.file_size);
+    if (!file.file_path)
+      throw new ChannelError(TELEGRAM, 'getFile returned no file_path', {
+        retryable: true,
+        userMessage: DOWNLOAD_FAILED,
+      });
+    // a self-hosted Bot API server in --local mode hands out absolute paths on its own disk
+    if (path.isAbsolute(file.file_path)) {
+      const local = await fs.readFile(file.file_path).catch(() => undefined);
+      if (local) {
+        if (local.length > max) throw tooBig(local.length);
+        return local;
+      }
+    }
+    const url = `${this.apiRoot}/file/bot${this.token}/${file.file_path.replace(/^\/+/, '')}`;
+    return downloadFile(url, {
+      maxBytes: max,
+      signal,
+      token: this.token,
+      userMessage: DOWNLOAD_FAILED,
+      tooBig,
+    });
+  }
+
+  private client(): Promise<{ api: Api; lib: Grammy }> {
+    this.grammy ??= (async () => {
+      const lib = await import('grammy');
+      return { api: new lib.Api(this.token, { apiRoot: this.apiRoot }), lib };
+    })();
+    return this.grammy;
+  }
+
+  /** One Bot API call with its failure mapped to RateLimitedError / ChannelError (token redacted). */
+  private async call<T>(action: string, fn: (api: Api) => Promise<T>, userMessage?: string): Promise<T> {
+    const { api } = await this.client();
+    try {
+      return await fn(api);
+    } catch (err) {
+      throw toChannelError(err, { action, token: this.token, ...(userMessage ? { userMessage } : {}) });
+    }
+  }
+}
+
+/** grammY's Node typings name the abort-controller package's signal; it listens to a native one fine. */
+function grammySignal(signal: AbortSignal | undefined): Parameters<Api['getMe']>[0] {
+  return signal as Parameters<Api['getMe']>[0];
+}
+
+function replyTo(target: ReplyTarget): {
+  reply_parameters?: { message_id: number; allow_sending_without_reply: true };
+} {
+  const id = Number(target.replyToMessageId);
+  // the reply still goes out if the user deleted the message it answers
+  return target.replyToMessageId && Number.isInteger(id)
+    ? { reply_parameters: { message_id: id, allow_sending_without_reply: true } }
+    : {};
+}
+
+export function createTelegramAdapter(
+  config: TelegramConfig,
+  logger: Logger,
+  options: TelegramAdapterOptions = {},
+): TelegramAdapter {
+  return new TelegramAdapter(config, logger.child({ channel: TELEGRAM }), options);
+}
