@@ -218,3 +218,9 @@ export const Ready = z.object({
     models: z.string().describe('"ok", "loading", or what is wrong'),
   }),
 });
+
+export const OpenApiDocument = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});

@@ -28,6 +28,7 @@ import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskRoutes } from './routes/tasks.js';
+import { OpenApiDocument } from './schemas.js';
 import { SseHub } from './sse.js';
 import { registerStatic } from './static.js';
 import { UploadStore } from './uploads.js';
@@ -105,6 +106,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true });
   await app.register(multipart, { limits: { fileSize: config.audioMaxBytes, files: 1 } });
+  // bodies are JSON or multipart; anything else (text/plain included) is 415 unsupported_media_type
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler(config.audioMaxBytes, logger));
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onSend', async (_req, reply) => {
@@ -140,7 +143,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       tag: 'health',
       auth: 'none',
       summary: 'This API description (OpenAPI 3.1)',
-      responses: { 200: { description: 'The OpenAPI document' } },
+      responses: { 200: { description: 'The OpenAPI document', schema: OpenApiDocument } },
       async handler() {
         openapi ??= buildOpenApi(routes, { version: version() });
         return openapi;

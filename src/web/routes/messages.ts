@@ -177,6 +177,8 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
         if (req.isMultipart()) {
           input = await readMultipart(req, maxBytes);
         } else {
+          if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+            throw new ApiError('unsupported_media_type', 'Send application/json or multipart/form-data.');
           const body = parseInput(MessageJson, req.body, 'body');
           input = {
             text: body.text,

@@ -1,0 +1,163 @@
+/**
+ * /openapi.json against the running server: every route is documented, and what each route really answers
+ * (status and JSON body) matches the document's schemas. The schemas are read back with z.fromJSONSchema,
+ * so the check goes through the published JSON Schema, not through the zod objects that produced it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { spokenVoiceNote } from '../helpers/speech-fixtures.js';
+import { startJune, waitForTask, type RunningJune } from './web-harness.js';
+
+const ADMIN = 'admin-token-for-openapi-checks';
+const auth = { authorization: `Bearer ${ADMIN}` };
+
+interface Operation {
+  parameters: Array<{ name: string; in: string; required: boolean }>;
+  requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+  responses: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
+  security?: unknown[];
+}
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+let june: RunningJune;
+let doc: Doc;
+let voiceTaskId: string;
+
+beforeAll(async () => {
+  june = await startJune({ apiTokens: [`admin:${ADMIN}`] });
+  const form = new FormData();
+  form.set('audio', new Blob([new Uint8Array(await spokenVoiceNote(june.dir, 'hello june'))]), 'a.ogg');
+  const res = await fetch(`${june.base}/v1/messages`, { method: 'POST', headers: auth, body: form });
+  voiceTaskId = ((await res.json()) as { taskId: string }).taskId;
+  await waitForTask(june.base, voiceTaskId, auth);
+  doc = (await (await fetch(`${june.base}/openapi.json`)).json()) as Doc;
+});
+
+afterAll(async () => {
+  await june?.stop();
+});
+
+function operation(method: string, path: string): Operation {
+  const op = doc.paths[path]?.[method];
+  if (!op) throw new Error(`${method.toUpperCase()} ${path} is not documented`);
+  return op;
+}
+
+/** Calls a documented route and checks the answer against the document. */
+async function check(
+  method: 'get' | 'post',
+  path: string,
+  init: { url?: string; body?: unknown } = {},
+): Promise<{ status: number; body: unknown }> {
+  const op = operation(method, path);
+  const res = await fetch(`${june.base}${init.url ?? path}`, {
+    method: method.toUpperCase(),
+    headers: { ...auth, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const documented = op.responses[String(res.status)];
+  expect(documented, `${method} ${path} answered ${res.status}, which is not documented`).toBeDefined();
+  const type = res.headers.get('content-type') ?? '';
+  const content = documented!.content ?? {};
+  if (type.startsWith('application/json')) {
+    const body = (await res.json()) as unknown;
+    const schema = content['application/json']?.schema;
+    expect(schema, `${method} ${path} ${res.status} has no JSON schema`).toBeDefined();
+    const parsed = z.fromJSONSchema(schema as never).safeParse(body);
+    expect(parsed.success, `${method} ${path}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+    return { status: res.status, body };
+  }
+  expect(Object.keys(content).some((t) => type.startsWith(t.split(';')[0]!))).toBe(true);
+  await res.body?.cancel();
+  return { status: res.status, body: undefined };
+}
+
+describe('/openapi.json', () => {
+  it('documents every route with its auth', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const routes = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    expect(routes.sort()).toEqual(
+      [
+        'GET /health',
+        'GET /ready',
+        'GET /metrics',
+        'GET /openapi.json',
+        'POST /v1/messages',
+        'GET /v1/tasks',
+        'GET /v1/tasks/{id}',
+        'GET /v1/tasks/{id}/events',
+        'GET /v1/tasks/events',
+        'GET /v1/audio/{id}',
+        'GET /v1/conversations',
+        'POST /v1/conversations/{id}/reset',
+        'GET /v1/admin/workers',
+        'GET /v1/admin/queue',
+        'GET /v1/admin/dead-letters',
+        'POST /v1/admin/dead-letters/redrive',
+      ].sort(),
+    );
+    expect(operation('get', '/health').security).toEqual([]);
+    expect(operation('get', '/v1/admin/queue').responses['403']).toBeDefined();
+    expect(operation('get', '/v1/tasks').parameters.map((p) => p.name)).toEqual([
+      'state',
+      'capability',
+      'limit',
+    ]);
+    expect(operation('get', '/v1/tasks/{id}').parameters[0]).toMatchObject({
+      name: 'id',
+      in: 'path',
+      required: true,
+    });
+  });
+
+  it('describes both ways of sending a message, with the schema the server validates', async () => {
+    const content = operation('post', '/v1/messages').requestBody!.content;
+    expect(Object.keys(content).sort()).toEqual(['application/json', 'multipart/form-data']);
+    expect(content['multipart/form-data']!.schema).toMatchObject({
+      properties: { audio: { type: 'string', format: 'binary' } },
+      required: ['audio'],
+    });
+    const jsonBody = z.fromJSONSchema(content['application/json']!.schema as never);
+    expect(jsonBody.safeParse({ text: 'hello', conversation: 'x-1' }).success).toBe(true);
+    // what the document rejects, the server rejects too
+    for (const bad of [
+      { text: 5 },
+      { conversation: 'x' },
+      { text: 'hi', conversation: 'a b' },
+      { text: 'hi', speak: 'yes' },
+    ]) {
+      expect(jsonBody.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+      expect((await check('post', '/v1/messages', { body: bad })).status).toBe(400);
+    }
+    const ok = await check('post', '/v1/messages', { body: { text: 'hello', conversation: 'x-1' } });
+    expect(ok.status).toBe(202);
+  });
+
+  it('matches what every route answers', async () => {
+    await check('get', '/health');
+    await check('get', '/ready');
+    await check('get', '/metrics');
+    await check('get', '/openapi.json');
+    expect((await check('get', '/v1/tasks', { url: '/v1/tasks?limit=5' })).status).toBe(200);
+    const detail = await check('get', '/v1/tasks/{id}', { url: `/v1/tasks/${voiceTaskId}` });
+    expect(detail.status).toBe(200);
+    expect((await check('get', '/v1/tasks/{id}', { url: '/v1/tasks/chat-missing' })).status).toBe(404);
+    await check('get', '/v1/tasks/{id}/events', { url: `/v1/tasks/${voiceTaskId}/events` });
+    expect((await check('get', '/v1/audio/{id}', { url: `/v1/audio/${voiceTaskId}` })).status).toBe(200);
+    expect((await check('get', '/v1/audio/{id}', { url: '/v1/audio/voice-missing' })).status).toBe(404);
+    await check('get', '/v1/conversations');
+    expect(
+      (await check('post', '/v1/conversations/{id}/reset', { url: '/v1/conversations/default/reset' }))
+        .status,
+    ).toBe(200);
+    await check('get', '/v1/admin/workers');
+    await check('get', '/v1/admin/queue');
+    await check('get', '/v1/admin/dead-letters');
+    expect((await check('post', '/v1/admin/dead-letters/redrive', { body: { all: true } })).status).toBe(200);
+    expect(
+      (await check('post', '/v1/admin/dead-letters/redrive', { body: { id: 'voice-missing' } })).status,
+    ).toBe(404);
+  });
+});
