@@ -89,7 +89,7 @@ describe('gateway', () => {
     const g = await rawGateway();
     await fake.waitFor(() => g.frames[0]);
     expect(g.frames[0]).toMatchObject({ op: 10, d: { heartbeat_interval: 150 } });
-    g.send({ op: 1, d: null } as Frame);
+    g.send({ op: 1 });
     await fake.waitFor(() => g.frames.find((f) => f.op === 11), { what: 'HEARTBEAT_ACK' });
 
     g.identify(fake.token, IntentBits.Guilds | IntentBits.DirectMessages);
