@@ -27,9 +27,10 @@ import { SLASH_COMMANDS } from './slash-commands.js';
 
 /** Discord's attachment limit for bots without boosts is 25 MB; June never needs more for speech. */
 const DISCORD_MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024;
+const BAD_TOKEN = 'Discord rejected the bot token. Check discordToken (JUNE_DISCORD_TOKEN).';
 /** Gateway close codes after which discord.js gives up, with what the owner should do about them. */
 const FATAL_CLOSE_CODES: Record<number, string> = {
-  4004: 'Discord rejected the bot token (gateway close 4004). Check discordToken (JUNE_DISCORD_TOKEN).',
+  4004: `${BAD_TOKEN} (gateway close 4004)`,
   4010: 'Discord refused the shard configuration (gateway close 4010).',
   4011: 'The bot is in too many servers for one connection (gateway close 4011).',
   4012: 'Discord refused the gateway version (gateway close 4012).',
@@ -117,9 +118,12 @@ class DiscordAdapter implements ChannelAdapter {
     client.on(Events.InteractionCreate, (i) => this.onInteraction(i));
     client.on(Events.Error, (err) => this.logger.error({ err: err.message }, 'Discord client error'));
     client.on(Events.Warn, (w) => this.logger.warn({ warning: w }, 'Discord client warning'));
-    client.on(Events.ShardDisconnect, (e) =>
-      this.logger.warn({ code: e.code }, 'Discord gateway disconnected'),
-    );
+    client.on(Events.ShardDisconnect, (e) => {
+      // discord.js reconnects by itself unless the close code is fatal (token reset, intent revoked)
+      const fatal = FATAL_CLOSE_CODES[e.code];
+      if (fatal) this.logger.error({ code: e.code }, `Discord gateway closed for good: ${fatal}`);
+      else this.logger.warn({ code: e.code }, 'Discord gateway disconnected');
+    });
     client.on(Events.ShardResume, () => this.logger.info('Discord gateway connection resumed'));
 
     await this.login();
@@ -149,15 +153,9 @@ class DiscordAdapter implements ChannelAdapter {
     } catch (err) {
       await client.destroy().catch(() => undefined);
       if (err instanceof ChannelError) throw err;
-      const code = (err as { code?: string }).code;
-      if (code === 'TokenInvalid')
-        throw new ChannelError(
-          DISCORD_CHANNEL,
-          FATAL_CLOSE_CODES[4004]!.replace('gateway close 4004', 'HTTP 401'),
-          {
-            retryable: false,
-          },
-        );
+      // GET /gateway/bot answered 401
+      if ((err as { code?: string }).code === 'TokenInvalid')
+        throw new ChannelError(DISCORD_CHANNEL, BAD_TOKEN, { retryable: false });
       throw this.sender.translate('connect to Discord', err);
     } finally {
       if (onFatal) client.off(Events.ShardDisconnect, onFatal);
