@@ -34,6 +34,8 @@ export interface FakeGuild {
   id: string;
   name: string;
   channels: { id: string; name: string }[];
+  /** The managed role Discord creates for a bot that joins (what "@June" in the picker may insert). */
+  botRoleId: string;
 }
 
 export type Json = Record<string, unknown>;
@@ -71,8 +73,8 @@ export function guildChannelJson(guildId: string, ch: { id: string; name: string
   };
 }
 
-export function memberJson(u: FakeUser, joinedAt: string): Json {
-  return { user: userJson(u), roles: [], joined_at: joinedAt, deaf: false, mute: false, flags: 0 };
+export function memberJson(u: FakeUser, joinedAt: string, roles: string[] = []): Json {
+  return { user: userJson(u), roles, joined_at: joinedAt, deaf: false, mute: false, flags: 0 };
 }
 
 /** A GUILD_CREATE payload: the guild with its channels, the @everyone role and the bot as a member. */
@@ -103,6 +105,18 @@ export function guildCreateJson(g: FakeGuild, bot: FakeUser, owner: FakeUser): J
         mentionable: false,
         flags: 0,
       },
+      {
+        id: g.botRoleId,
+        name: bot.username,
+        color: 0,
+        hoist: false,
+        position: 1,
+        permissions: '0',
+        managed: true,
+        mentionable: false,
+        flags: 0,
+        tags: { bot_id: bot.id },
+      },
     ],
     emojis: [],
     stickers: [],
@@ -124,7 +138,7 @@ export function guildCreateJson(g: FakeGuild, bot: FakeUser, owner: FakeUser): J
     unavailable: false,
     member_count: 2,
     voice_states: [],
-    members: [memberJson(bot, joinedAt), memberJson(owner, joinedAt)],
+    members: [memberJson(bot, joinedAt, [g.botRoleId]), memberJson(owner, joinedAt)],
     channels: g.channels.map((ch, i) => guildChannelJson(g.id, ch, i)),
     threads: [],
     presences: [],
@@ -164,6 +178,7 @@ export interface MessageSpec {
   author: FakeUser;
   content: string;
   mentions?: FakeUser[];
+  mentionRoles?: string[];
   attachments?: AttachmentMeta[];
   flags?: number;
   /** The message this one replies to (its JSON, as Discord embeds it). */
@@ -190,7 +205,7 @@ export function messageJson(m: MessageSpec): Json {
     tts: false,
     mention_everyone: false,
     mentions: (m.mentions ?? []).map(userJson),
-    mention_roles: [],
+    mention_roles: m.mentionRoles ?? [],
     attachments: (m.attachments ?? []).map(attachmentJson),
     embeds: [],
     pinned: false,

@@ -53,8 +53,8 @@ export interface GuildMessageInput {
   user: FakeUser;
   channelId: string;
   content: string;
-  /** Prefix the content with an @mention of the bot. */
-  mentionBot?: boolean;
+  /** Prefix the content with an @mention of the bot; 'role': of the bot's managed role instead. */
+  mentionBot?: boolean | 'role';
   /** Id of the message (in the same channel) this one replies to. */
   replyTo?: string;
   attachments?: AttachmentInput[];
@@ -157,7 +157,13 @@ export async function startFakeDiscordServer(options: FakeDiscordOptions = {}): 
     channelId: string,
     author: FakeUser,
     content: string,
-    extra: { mentions?: FakeUser[]; attachments?: AttachmentInput[]; flags?: number; referenced?: Json },
+    extra: {
+      mentions?: FakeUser[];
+      mentionRoles?: string[];
+      attachments?: AttachmentInput[];
+      flags?: number;
+      referenced?: Json;
+    },
   ) => {
     const msg = state.addMessage({
       id: snowflake(),
@@ -167,6 +173,7 @@ export async function startFakeDiscordServer(options: FakeDiscordOptions = {}): 
       content,
       flags: extra.flags ?? 0,
       mentions: extra.mentions ?? [],
+      mentionRoles: extra.mentionRoles ?? [],
       attachments: (extra.attachments ?? []).map((a) => ({
         ...state.storeCdnFile(channelId, a.filename, a.contentType, a.data),
         ...(a.durationSecs !== undefined ? { durationSecs: a.durationSecs } : {}),
@@ -198,21 +205,20 @@ export async function startFakeDiscordServer(options: FakeDiscordOptions = {}): 
       const referenced = input.replyTo ? state.message(input.channelId, input.replyTo) : undefined;
       if (input.replyTo && !referenced) throw new Error(`no message ${input.replyTo} in ${input.channelId}`);
       const mentions: FakeUser[] = [];
-      if (input.mentionBot) mentions.push(state.bot);
+      if (input.mentionBot === true) mentions.push(state.bot);
+      const botRoleId = state.guilds.find((g) => g.id === state.guildOf(input.channelId).guildId)!.botRoleId;
+      const mention =
+        input.mentionBot === 'role' ? `<@&${botRoleId}> ` : input.mentionBot ? `<@${state.bot.id}> ` : '';
       // a reply pings the replied-to author by default, which puts them in `mentions`
       const repliedAuthor = referenced ? state.findUser(String((referenced.author as Json).id)) : undefined;
       if (repliedAuthor && !mentions.includes(repliedAuthor)) mentions.push(repliedAuthor);
-      return userMessage(
-        input.channelId,
-        input.user,
-        input.mentionBot ? `<@${state.bot.id}> ${input.content}` : input.content,
-        {
-          mentions,
-          ...(input.attachments ? { attachments: input.attachments } : {}),
-          ...(input.flags !== undefined ? { flags: input.flags } : {}),
-          ...(referenced ? { referenced } : {}),
-        },
-      );
+      return userMessage(input.channelId, input.user, mention + input.content, {
+        mentions,
+        ...(input.mentionBot === 'role' ? { mentionRoles: [botRoleId] } : {}),
+        ...(input.attachments ? { attachments: input.attachments } : {}),
+        ...(input.flags !== undefined ? { flags: input.flags } : {}),
+        ...(referenced ? { referenced } : {}),
+      });
     },
     sendVoiceMessage(user, ogg, opts = {}) {
       const attachment: AttachmentInput = {

@@ -120,6 +120,7 @@ export class FakeDiscordState {
       id: snowflake(),
       name,
       channels: channelNames.map((n) => ({ id: snowflake(), name: n })),
+      botRoleId: snowflake(),
     };
     this.guilds.push(guild);
     guild.channels.forEach((ch, i) =>

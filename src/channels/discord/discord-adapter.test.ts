@@ -190,9 +190,10 @@ describe('receiving', () => {
     fake.sendGuildMessage({ user: alice, channelId: general, content: 'just chatting' });
     fake.sendGuildMessage({ user: alice, channelId: general, content: 'what time is it?', mentionBot: true });
     fake.sendGuildMessage({ user: robot, channelId: general, content: 'beep', mentionBot: true });
-    await fake.waitFor(() => received.length >= 3, { what: 'three messages' });
+    fake.sendGuildMessage({ user: alice, channelId: general, content: 'and by role?', mentionBot: 'role' });
+    await fake.waitFor(() => received.length >= 4, { what: 'four messages' });
 
-    const [dm, chat, mention] = received;
+    const [dm, chat, mention, roleMention] = received;
     expect(dm).toMatchObject({
       channel: 'discord',
       chatType: 'private',
@@ -205,6 +206,8 @@ describe('receiving', () => {
     expect(chat).toMatchObject({ chatType: 'group', chatId: general, mentioned: false, repliedToBot: false });
     // the bot's own mention is not part of what the LLM reads
     expect(mention).toMatchObject({ chatType: 'group', mentioned: true, text: 'what time is it?' });
+    // the mention picker often inserts the bot's managed role instead of the bot
+    expect(roleMention).toMatchObject({ mentioned: true, text: 'and by role?' });
 
     // the bot answers in the channel; its own message comes back over the gateway and is ignored
     await a.sendText(replyTarget(mention!), 'It is noon.');

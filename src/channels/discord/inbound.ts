@@ -54,10 +54,13 @@ export function toInboundAttachment(a: Attachment, voiceMessage: boolean): Inbou
   };
 }
 
-/** The text as the LLM should see it: the bot's own mention removed, other user mentions as @names. */
+/** The text as the LLM should see it: the bot's own mentions removed, other user mentions as @names. */
 export function cleanText(message: Message, botId: string): string | undefined {
   const text = message.content
     .replace(new RegExp(`<@!?${botId}>`, 'g'), '')
+    .replace(/<@&(\d+)>/g, (whole, id: string) =>
+      message.mentions.roles.get(id)?.tags?.botId === botId ? '' : whole,
+    )
     .replace(/<@!?(\d+)>/g, (whole, id: string) => {
       const user = message.mentions.users.get(id);
       return user ? `@${user.globalName ?? user.username}` : whole;
