@@ -275,3 +275,64 @@ describe('June on Discord', () => {
     expect(llmServer.chatRequests()).toHaveLength(0);
   });
 });
+
+describe('June on Discord with a standalone worker', () => {
+  it('receives in one runtime and answers from a send-only one that never connects to the gateway', async () => {
+    const own = await startFakeDiscordServer();
+    const bob = own.user('bob');
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        dataDir: await makeTempDir('june-discord-worker-'),
+        discordToken: own.token,
+        discordApiBase: own.apiBase,
+        allowUsers: [`discord:${bob.id}`],
+      },
+    });
+    const sharedQueue = await openTaskQueue(config);
+    const pipeline = await runtime.pipeline.get();
+    const holder = { get: async () => pipeline, close: async () => undefined };
+    // `june start --no-workers`: receives and enqueues, runs nothing
+    const receiver = await startChannelRuntime({
+      config,
+      queue: sharedQueue,
+      logger,
+      registry: new HandlerRegistry(),
+      pipeline: holder,
+    });
+    // `june worker`: runs the tasks and sends the replies over REST
+    const workerRegistry = new HandlerRegistry();
+    const sender = await startChannelRuntime({
+      config,
+      logger,
+      registry: workerRegistry,
+      receive: false,
+      pipeline: holder,
+    });
+    const pool = await startWorkers({
+      queue: sharedQueue,
+      config,
+      registry: workerRegistry,
+      logger,
+      metrics: false,
+      idlePollMs: 100,
+    });
+    try {
+      expect(own.gateway.connections).toHaveLength(1);
+      own.sendDm(bob, 'who answers this');
+      const reply = await own.waitFor(() => own.sent(own.dmChannelId(bob))[0], {
+        what: 'the worker’s reply',
+      });
+      expect(reply.content).toContain('You said: who answers this');
+      // the worker's adapter never opened a gateway connection
+      expect(own.gateway.connections).toHaveLength(1);
+      expect(sender.adapters.get('discord')).toBeDefined();
+    } finally {
+      await pool.stop();
+      await sender.stop();
+      await receiver.stop();
+      await sharedQueue.close();
+      await own.close();
+    }
+  });
+});
