@@ -13,7 +13,7 @@ import { wavToPcm } from './wav.js';
 const runs = Number(process.argv[2] ?? 15);
 
 async function medianMs(fn: () => Promise<unknown> | unknown): Promise<number> {
-  await fn(); // warm-up: first spawn pays for loading ffmpeg's shared libraries
+  await fn(); // warm-up: loads ffmpeg's shared libraries, or compiles the Opus WASM module
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -34,26 +34,54 @@ try {
   const rows: string[] = [];
   const report = (label: string, audioSec: number, ms: number) =>
     rows.push(
-      `${label.padEnd(34)} ${ms.toFixed(1).padStart(7)} ms   ${(audioSec / (ms / 1000)).toFixed(0).padStart(5)}× real time`,
+      `${label.padEnd(46)} ${ms.toFixed(1).padStart(7)} ms   ${(audioSec / (ms / 1000)).toFixed(0).padStart(5)}× real time`,
     );
 
   let pcm16k = wavToPcm(await fx.read('speech.wav'));
+  const ffmpegOnly = { engine: 'ffmpeg' } as const;
   for (const name of ['voice.ogg', 'speech.mp3', 'moov-at-end.m4a', 'speech.wav']) {
     const input = await fx.read(name);
     const decoded = await decodeAudio(input, limits);
     if (name === 'voice.ogg') pcm16k = decoded.pcm;
+    const label = name === 'voice.ogg' ? 'in-process' : 'ffmpeg';
     report(
-      `decode ${name} → 16 kHz PCM`,
+      `decode ${name} → 16 kHz PCM (${label})`,
       decoded.durationSec,
       await medianMs(() => decodeAudio(input, limits)),
     );
+    if (name === 'voice.ogg') {
+      report(
+        `decode ${name} → 16 kHz PCM (ffmpeg)`,
+        decoded.durationSec,
+        await medianMs(() => decodeAudio(input, { ...limits, ...ffmpegOnly })),
+      );
+    }
   }
   const tts = wavToPcm(await fx.read('speech.wav'));
   const seconds = tts.samples.length / tts.sampleRate;
   for (const format of ['ogg', 'mp3', 'wav'] as EncodeFormat[]) {
-    report(`encode 16 kHz PCM → ${format}`, seconds, await medianMs(() => encodeAudio(pcm16k, format)));
+    const label = format === 'ogg' ? ' (in-process)' : '';
+    report(
+      `encode 16 kHz PCM → ${format}${label}`,
+      seconds,
+      await medianMs(() => encodeAudio(pcm16k, format)),
+    );
   }
-  report('encode 22.05 kHz TTS PCM → ogg', seconds, await medianMs(() => encodeAudio(tts, 'ogg')));
+  report(
+    'encode 16 kHz PCM → ogg (ffmpeg)',
+    seconds,
+    await medianMs(() => encodeAudio(pcm16k, 'ogg', ffmpegOnly)),
+  );
+  report(
+    'encode 22.05 kHz TTS PCM → ogg (in-process)',
+    seconds,
+    await medianMs(() => encodeAudio(tts, 'ogg')),
+  );
+  report(
+    'encode 22.05 kHz TTS PCM → ogg (ffmpeg)',
+    seconds,
+    await medianMs(() => encodeAudio(tts, 'ogg', ffmpegOnly)),
+  );
   report('detectSpeech (16 kHz)', seconds, await medianMs(() => detectSpeech(pcm16k)));
   console.log(
     `clip: ${seconds.toFixed(2)} s of espeak-ng speech; median of ${runs} runs\n${rows.join('\n')}`,

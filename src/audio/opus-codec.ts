@@ -73,3 +73,14 @@ export function loadOpusWasm(): Promise<OpusWasmModule> {
 export function isCorruptPacketError(err: unknown): boolean {
   return err instanceof Error && /corrupted stream/.test(err.message);
 }
+
+/**
+ * Loads the codec ahead of the first voice note (for a service's warm-up). Never throws: if it cannot
+ * load, OGG/Opus simply goes through ffmpeg.
+ */
+export async function preloadOpusCodec(): Promise<boolean> {
+  return loadOpusWasm().then(
+    () => true,
+    () => false,
+  );
+}

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioError, CancelledError } from '../util/errors.js';
 import { decodeAudio, type DecodeOptions } from './decode.js';
 import { oggCrc32, readOggPages, type OggPage } from './ogg.js';
+import { preloadOpusCodec } from './opus-codec.js';
 import { decodeOggOpusInProcess, InProcessDecodeDeclined } from './opus-decode.js';
 import {
   FixtureDir,
@@ -140,6 +141,7 @@ describe('in-process OGG/Opus decode matches ffmpeg', () => {
   });
 
   it('needs no ffmpeg at all', async () => {
+    expect(await preloadOpusCodec()).toBe(true);
     const input = await fx.read('voice.ogg');
     const decoded = await withoutEngines(() => decodeAudio(input, limits));
     expect(decoded.durationSec).toBeGreaterThan(9);
