@@ -281,6 +281,17 @@ describe('receiving', () => {
     expect(fallback.flags & EPHEMERAL).toBe(EPHEMERAL);
   });
 
+  it('asks the user to send a message again when it could not be accepted', async () => {
+    await started(async () => {
+      throw new Error('database is locked');
+    });
+    const gina = fake.user('gina');
+    const msg = fake.sendDm(gina, 'remember this');
+    const apology = await fake.waitFor(() => fake.sent(fake.dmChannelId(gina))[0]);
+    expect(apology.content).toMatch(/couldn't take that message.*send it again/);
+    expect(apology.replyTo).toBe(msg.id);
+  });
+
   it('resumes after the gateway connection drops, receiving what was sent meanwhile', async () => {
     const { received } = await started();
     const dan = fake.user('dan');

@@ -213,10 +213,12 @@ class DiscordAdapter implements ChannelAdapter {
   private deliverInOrder(msg: InboundMessage, after?: () => Promise<void>): void {
     const key = msg.chatId;
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      await this.deliver(msg);
-      await after?.();
-    });
+    const next = previous
+      .then(async () => {
+        await this.deliver(msg);
+        await after?.();
+      })
+      .catch((err: unknown) => this.logger.error({ err: String(err) }, 'Discord message handling failed'));
     this.chains.set(key, next);
     void next.finally(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);
