@@ -41,8 +41,11 @@ export interface RunningTask {
 
 type StopReason = 'lost' | 'cancel' | 'drain';
 
-/** Runs the lease; returns the next lease when completing it claimed one. */
-export function runLease(env: RunEnv, lease: Lease): Promise<Lease | undefined> {
+/**
+ * Runs the lease. Returns the next lease when completing it claimed one, 'drained' when it asked for
+ * one and the queue had none (the caller waits for work instead of asking again at once).
+ */
+export function runLease(env: RunEnv, lease: Lease): Promise<Lease | 'drained' | undefined> {
   return new Attempt(env, lease).run();
 }
 
@@ -143,16 +146,17 @@ class Attempt implements RunningTask, HandlerContext {
     });
   }
 
-  async run(): Promise<Lease | undefined> {
+  async run(): Promise<Lease | 'drained' | undefined> {
     const { env, lease, task } = this;
     const { queue } = env;
     env.running.set(task.id, this);
     env.metrics?.observeStart(task, lease.attempt, this.since);
     try {
       const result = await this.runHandler();
-      const next = await queue.complete(lease, result, { claimNext: !env.stopping() });
+      const claimNext = !env.stopping();
+      const next = await queue.complete(lease, result, { claimNext });
       this.settle('completed');
-      return next;
+      return next ?? (claimNext ? 'drained' : undefined);
     } catch (err) {
       await this.recordFailure(err);
       return undefined;

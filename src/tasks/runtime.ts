@@ -106,16 +106,19 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     let lease: Lease | undefined;
     let turn = index;
     let errorDelay = 100;
+    let drained = false;
     while (!stopController.signal.aborted) {
       try {
         if (!lease) {
+          // the queue just said it has nothing: wait first rather than ask again at once
+          if (drained) await queue.waitForWork(capabilities, idlePollMs, stopController.signal);
           lease = await queue.claim(rotate(capabilities, turn++), id);
-          if (!lease) {
-            await queue.waitForWork(capabilities, idlePollMs, stopController.signal);
-            continue;
-          }
+          drained = !lease;
+          if (!lease) continue;
         }
-        lease = await runLease(env, lease);
+        const next = await runLease(env, lease);
+        drained = next === 'drained';
+        lease = next === 'drained' ? undefined : next;
         errorDelay = 100;
       } catch (err) {
         // the queue is unreachable (Redis restarting, database locked): back off and try again

@@ -6,6 +6,8 @@
 export class Wakeups {
   private readonly listeners = new Set<() => void>();
   private readonly waiters: Array<() => void> = [];
+  /** A wake-up that found nobody waiting, kept for the next waiter (like a queue's marker). */
+  private pending = false;
 
   get size(): number {
     return this.listeners.size + this.waiters.length;
@@ -24,13 +26,16 @@ export class Wakeups {
 
   /** Wakes every waiter and listener. */
   notify(): void {
+    if (this.waiters.length === 0) this.pending = true;
     for (const w of this.waiters.splice(0)) w();
     for (const l of [...this.listeners]) l();
   }
 
   /** Wakes the longest-waiting waiter, and listeners. */
   notifyOne(): void {
-    this.waiters.shift()?.();
+    const waiter = this.waiters.shift();
+    if (waiter) waiter();
+    else this.pending = true;
     for (const l of [...this.listeners]) l();
   }
 
@@ -43,6 +48,10 @@ export class Wakeups {
   wait(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted || ms <= 0) return resolve();
+      if (this.pending) {
+        this.pending = false;
+        return resolve();
+      }
       const done = () => {
         clearTimeout(timer);
         const i = this.waiters.indexOf(done);

@@ -137,10 +137,9 @@ export class BullmqTaskQueue implements TaskQueue {
 
   // ---------------------------------------------------------------- running
 
-  async claim(capabilities: readonly string[], workerId: string): Promise<Lease | undefined> {
-    const lease = await this.life.claim(capabilities, workerId);
-    if (lease) this.wakeups.notifyOne(); // there may be more: pass the wake-up on
-    return lease;
+  /** (BullMQ sets its marker again after each claim: that wakes the next idle slot, see waitForWork.) */
+  claim(capabilities: readonly string[], workerId: string): Promise<Lease | undefined> {
+    return this.life.claim(capabilities, workerId);
   }
 
   heartbeat(lease: Lease): Promise<HeartbeatResult> {

@@ -102,6 +102,10 @@ export class BullmqContext {
     return (await this.mod.Job.fromId(this.queue(capabilityOf(id)), id)) as TaskJob | undefined;
   }
 
+  knows(cap: string): boolean {
+    return this.knownCaps.has(cap);
+  }
+
   /** Remembers capabilities so that stats, listings and `watch` know every queue. */
   async noteCapability(cap: string): Promise<void> {
     if (this.knownCaps.has(cap)) return;

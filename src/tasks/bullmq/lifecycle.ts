@@ -45,10 +45,6 @@ export class BullmqLifecycle {
         stalledInterval: Math.max(100, Math.floor(this.settings.leaseMs / 2)),
         // lost attempts are counted (and limited) by this layer
         maxStalledCount: 1_000_000,
-        settings: {
-          backoffStrategy: (_n: number, _type?: string, err?: Error) =>
-            (err as { retryDelayMs?: number } | undefined)?.retryDelayMs ?? this.settings.retryBaseMs,
-        },
       });
       w.on('error', (err) => this.ctx.logger.warn({ err, capability: cap }, 'task worker connection error'));
       this.workers.set(key, w);
@@ -60,9 +56,12 @@ export class BullmqLifecycle {
     return err instanceof Error && LEASE_ERRORS.test(err.message) ? new LeaseLostError(id, err.message) : err;
   }
 
-  private async jobOf(lease: Lease): Promise<TaskJob> {
-    const known = this.jobs.get(lease);
-    if (known) return known;
+  /** The claimed job behind a lease (a lease made elsewhere is looked up). */
+  private jobOf(lease: Lease): TaskJob | Promise<TaskJob> {
+    return this.jobs.get(lease) ?? this.fetchJob(lease);
+  }
+
+  private async fetchJob(lease: Lease): Promise<TaskJob> {
     const job = await this.ctx.getJob(lease.task.id);
     if (!job) throw new LeaseLostError(lease.task.id, 'the task no longer exists');
     job.token = lease.token;
@@ -97,26 +96,25 @@ export class BullmqLifecycle {
   ): Promise<Lease | undefined> {
     const id = job.id!;
     const data = job.data;
-    const uncount = () => this.ctx.redis.hincrby(this.ctx.keys.job(id), 'ats', -1);
     if (data.x) {
-      await uncount();
+      await this.uncount(id);
       await this.finalFail(job, token, cancelled(), 'cancelled');
       return undefined;
     }
     if (job.deferredFailure) {
-      await uncount();
+      await this.uncount(id);
       await this.finalFail(job, token, await this.childDeath(job.deferredFailure), 'dead');
       return undefined;
     }
     if (data.ch?.length && (await job.moveToWaitingChildren(token))) {
-      await uncount();
+      await this.uncount(id);
       return undefined;
     }
     const attempt = job.attemptsStarted;
     if (attempt > 1) {
       const lostEarlier = await this.recordLostAttempt(job, attempt - 1);
       if (attempt > data.m) {
-        await uncount();
+        await this.uncount(id);
         await this.finalFail(job, token, lostEarlier ?? leaseExpiredError(), 'dead');
         return undefined;
       }
@@ -135,6 +133,11 @@ export class BullmqLifecycle {
     const state = why?.code === 'cancelled' ? 'cancelled' : 'dead';
     const message = childId ? `child ${childId} ${state}${why ? `: ${why.message}` : ''}` : deferred;
     return { code: 'child_dead', message, retryable: false };
+  }
+
+  /** This claim is not an attempt (it only finalises or parks the job): BullMQ counted it; we take it back. */
+  private async uncount(id: string): Promise<void> {
+    await this.ctx.redis.hincrby(this.ctx.keys.job(id), 'ats', -1);
   }
 
   /** The previous attempt ended without a record of ours: its worker died. Logs it; returns its error. */
@@ -229,14 +232,15 @@ export class BullmqLifecycle {
       await this.finalFail(job, lease.token, error, 'dead', { ...base, ...started, o: 'failed', err: error });
       return 'dead';
     }
+    // the retry is ours: the error goes on the job (as BullMQ's failedReason), the job back to delayed
     const delay = retryDelayMs(lease.attempt, this.settings.retryBaseMs, this.settings.retryMaxMs);
     const entry: LogEntry = { ...base, ...started, o: 'failed', err: error, d: delay };
     try {
-      await job.log(JSON.stringify(entry));
-      await job.moveToFailed(
-        Object.assign(new Error(encodeError(error)), { retryDelayMs: delay }),
-        lease.token,
-      );
+      await Promise.all([
+        job.log(JSON.stringify(entry)),
+        this.ctx.redis.hset(this.ctx.keys.job(lease.task.id), 'failedReason', encodeError(error)),
+      ]);
+      await job.moveToDelayed(Date.now() + delay, lease.token);
     } catch (e) {
       throw this.leaseError(lease.task.id, e);
     }

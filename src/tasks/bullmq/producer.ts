@@ -8,21 +8,22 @@ import type { TaskSpec } from '../types.js';
 import type { BullmqContext } from './context.js';
 import type { JobData, StoredSpec } from './mapping.js';
 
-/** Our code decides when a task is out of attempts; BullMQ is only told to keep retrying. */
-const BULLMQ_ATTEMPTS = 1_000_000;
-
 export class Producer {
+  private readonly keepCompleted: { age: number; count: number };
+
   constructor(
     private readonly ctx: BullmqContext,
     /** Called when work may have become available (wakes idle workers in this process). */
     private readonly onWork: () => void,
-  ) {}
+  ) {
+    this.keepCompleted = { age: ctx.retention.completedAgeSec, count: ctx.retention.completedCount };
+  }
 
   async enqueue(spec: TaskSpec): Promise<string> {
     const { ctx } = this;
     const id = newTaskId(spec.capability, spec.idempotencyKey);
-    await ctx.noteCapability(spec.capability);
-    for (const child of spec.children ?? []) await ctx.noteCapability(child.capability);
+    if (!ctx.knows(spec.capability)) await ctx.noteCapability(spec.capability);
+    if (spec.children) for (const child of spec.children) await ctx.noteCapability(child.capability);
     const stored: StoredSpec = { id, spec, createdAt: Date.now() };
     if (spec.conversationKey === undefined) {
       await this.add(stored, { gated: false });
@@ -103,13 +104,9 @@ export class Producer {
 
   /** Only what differs from BullMQ's defaults: job options are stored with every job and read on every claim. */
   private jobOptions(createdAt: number, delayMs: number | undefined, held: boolean) {
-    const { retention } = this.ctx;
-    const opts: JobsOptions = {
-      attempts: BULLMQ_ATTEMPTS,
-      backoff: { type: 'june' },
-      removeOnComplete: { age: retention.completedAgeSec, count: retention.completedCount },
-      // failed (dead or cancelled) jobs are kept: the default; the dead-letter index points at them
-    };
+    // retries and their backoff are this layer's (see lifecycle.ts), so BullMQ's attempts stay at 1;
+    // failed (dead or cancelled) jobs are kept, BullMQ's default: the dead-letter index points at them
+    const opts: JobsOptions = { removeOnComplete: this.keepCompleted };
     const now = Date.now();
     const delay = createdAt + (delayMs ?? 0) - now;
     if (delay > 0) opts.delay = delay;
