@@ -1,27 +1,24 @@
 /**
- * Decode/encode speed in × real time for a ~10 s spoken clip.
- * Run: npx tsx src/audio/codec-speed.bench.ts [runs]
- * Kept out of the test suite on purpose: timings depend on the machine and its load.
+ * Decode/encode speed in × real time for a ~10 s spoken clip, June's in-process OGG/Opus path beside
+ * ffmpeg's. Run: npx tsx src/audio/codec-speed.bench.ts [runs]
+ * Kept out of the test suite on purpose: timings depend on the machine and its load. The cases run
+ * round-robin (one run of each, then the next round) so that load drifting during the run shifts
+ * every case alike instead of favouring whichever ran in a quiet moment.
  */
 import { pino } from 'pino';
 import { decodeAudio } from './decode.js';
-import { encodeAudio, type EncodeFormat } from './encode.js';
+import { encodeAudio } from './encode.js';
 import { FixtureDir, TEN_SECOND_TEXT } from './test-fixtures.js';
 import { detectSpeech } from './vad.js';
 import { wavToPcm } from './wav.js';
 
 const runs = Number(process.argv[2] ?? 15);
 
-async function medianMs(fn: () => Promise<unknown> | unknown): Promise<number> {
-  await fn(); // warm-up: loads ffmpeg's shared libraries, or compiles the Opus WASM module
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+interface Case {
+  label: string;
+  audioSec: number;
+  run: () => Promise<unknown> | unknown;
+  times: number[];
 }
 
 const fx = await FixtureDir.create();
@@ -31,58 +28,45 @@ try {
   fx.convert('speech.wav', 'speech.mp3', ['-c:a', 'libmp3lame', '-b:a', '64k']);
   fx.convert('speech.wav', 'moov-at-end.m4a', ['-c:a', 'aac', '-b:a', '64k']);
   const limits = { maxBytes: 20 * 1024 * 1024, maxSeconds: 600, logger: pino({ level: 'silent' }) };
-  const rows: string[] = [];
-  const report = (label: string, audioSec: number, ms: number) =>
-    rows.push(
-      `${label.padEnd(46)} ${ms.toFixed(1).padStart(7)} ms   ${(audioSec / (ms / 1000)).toFixed(0).padStart(5)}× real time`,
-    );
-
-  let pcm16k = wavToPcm(await fx.read('speech.wav'));
   const ffmpegOnly = { engine: 'ffmpeg' } as const;
-  for (const name of ['voice.ogg', 'speech.mp3', 'moov-at-end.m4a', 'speech.wav']) {
-    const input = await fx.read(name);
-    const decoded = await decodeAudio(input, limits);
-    if (name === 'voice.ogg') pcm16k = decoded.pcm;
-    const label = name === 'voice.ogg' ? 'in-process' : 'ffmpeg';
-    report(
-      `decode ${name} → 16 kHz PCM (${label})`,
-      decoded.durationSec,
-      await medianMs(() => decodeAudio(input, limits)),
-    );
-    if (name === 'voice.ogg') {
-      report(
-        `decode ${name} → 16 kHz PCM (ffmpeg)`,
-        decoded.durationSec,
-        await medianMs(() => decodeAudio(input, { ...limits, ...ffmpegOnly })),
-      );
-    }
-  }
   const tts = wavToPcm(await fx.read('speech.wav'));
   const seconds = tts.samples.length / tts.sampleRate;
-  for (const format of ['ogg', 'mp3', 'wav'] as EncodeFormat[]) {
-    const label = format === 'ogg' ? ' (in-process)' : '';
-    report(
-      `encode 16 kHz PCM → ${format}${label}`,
-      seconds,
-      await medianMs(() => encodeAudio(pcm16k, format)),
-    );
+  const voice = await fx.read('voice.ogg');
+  const pcm16k = (await decodeAudio(voice, limits)).pcm;
+
+  const cases: Case[] = [];
+  const add = (label: string, audioSec: number, run: Case['run']) =>
+    cases.push({ label, audioSec, run, times: [] });
+  add('decode voice.ogg → 16 kHz PCM (in-process)', seconds, () => decodeAudio(voice, limits));
+  add('decode voice.ogg → 16 kHz PCM (ffmpeg)', seconds, () =>
+    decodeAudio(voice, { ...limits, ...ffmpegOnly }),
+  );
+  for (const name of ['speech.mp3', 'moov-at-end.m4a', 'speech.wav']) {
+    const input = await fx.read(name);
+    add(`decode ${name} → 16 kHz PCM (ffmpeg)`, seconds, () => decodeAudio(input, limits));
   }
-  report(
-    'encode 16 kHz PCM → ogg (ffmpeg)',
-    seconds,
-    await medianMs(() => encodeAudio(pcm16k, 'ogg', ffmpegOnly)),
-  );
-  report(
-    'encode 22.05 kHz TTS PCM → ogg (in-process)',
-    seconds,
-    await medianMs(() => encodeAudio(tts, 'ogg')),
-  );
-  report(
-    'encode 22.05 kHz TTS PCM → ogg (ffmpeg)',
-    seconds,
-    await medianMs(() => encodeAudio(tts, 'ogg', ffmpegOnly)),
-  );
-  report('detectSpeech (16 kHz)', seconds, await medianMs(() => detectSpeech(pcm16k)));
+  add('encode 22.05 kHz TTS PCM → ogg (in-process)', seconds, () => encodeAudio(tts, 'ogg'));
+  add('encode 22.05 kHz TTS PCM → ogg (ffmpeg)', seconds, () => encodeAudio(tts, 'ogg', ffmpegOnly));
+  add('encode 16 kHz PCM → ogg (in-process)', seconds, () => encodeAudio(pcm16k, 'ogg'));
+  add('encode 16 kHz PCM → ogg (ffmpeg)', seconds, () => encodeAudio(pcm16k, 'ogg', ffmpegOnly));
+  add('encode 16 kHz PCM → mp3', seconds, () => encodeAudio(pcm16k, 'mp3'));
+  add('encode 16 kHz PCM → wav', seconds, () => encodeAudio(pcm16k, 'wav'));
+  add('detectSpeech (16 kHz)', seconds, () => detectSpeech(pcm16k));
+
+  // Warm-up: loads ffmpeg's shared libraries, compiles the Opus WASM module, builds filter tables.
+  for (const c of cases) await c.run();
+  for (let i = 0; i < runs; i++) {
+    for (const c of cases) {
+      const t = performance.now();
+      await c.run();
+      c.times.push(performance.now() - t);
+    }
+  }
+  const rows = cases.map((c) => {
+    const ms = c.times.sort((a, b) => a - b)[Math.floor(c.times.length / 2)]!;
+    const x = c.audioSec / (ms / 1000);
+    return `${c.label.padEnd(46)} ${ms.toFixed(1).padStart(7)} ms   ${x.toFixed(0).padStart(5)}× real time`;
+  });
   console.log(
     `clip: ${seconds.toFixed(2)} s of espeak-ng speech; median of ${runs} runs\n${rows.join('\n')}`,
   );
