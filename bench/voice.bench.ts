@@ -207,7 +207,7 @@ async function main(): Promise<void> {
     '# bench:voice',
     '',
     machineMarkdown(machine),
-    `- engines: decode ffmpeg, VAD energy gate, STT pocketsphinx, TTS espeak-ng, LLM ${llmLabel}`,
+    `- engines: decode/encode in-process Opus (ffmpeg for other formats), VAD energy gate, STT pocketsphinx, TTS espeak-ng, LLM ${llmLabel}`,
     `- ${clips.length} clips × ${RUNS} runs = ${timings.length} turns (after one warm-up turn); input: each clip as an OGG/Opus voice note`,
     '',
     '## Stages (ms)',

@@ -6,7 +6,7 @@
  * TTS failures degrade to a text-only reply with a note; no speech / an empty transcript get a fixed
  * "please repeat" reply without calling the LLM.
  */
-import { audioDurationSec, concatPcm, encodeAudio, mimeTypeFor } from '../audio/index.js';
+import { audioDurationSec, concatPcm, encodeAudio, mimeTypeFor, preloadOpusCodec } from '../audio/index.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { voiceMetrics, type VoiceMetrics } from '../observability/metrics.js';
 import { inSpan, recordSpanError, startSpan } from '../observability/tracing.js';
@@ -44,9 +44,9 @@ export class VoicePipeline {
     this.metrics = deps.metrics ?? voiceMetrics();
   }
 
-  /** Loads every model so the first turn is fast. */
+  /** Loads every model (and the in-process Opus codec) so the first turn is fast. */
   async warmUp(): Promise<void> {
-    await Promise.all([this.deps.stt.load(), this.deps.llm.load(), this.deps.tts.load()]);
+    await Promise.all([this.deps.stt.load(), this.deps.llm.load(), this.deps.tts.load(), preloadOpusCodec()]);
   }
 
   async run(input: TurnInput): Promise<TurnResult> {
