@@ -45,9 +45,10 @@ export function createWebAdapter(options: {
     async download(attachment: InboundAttachment): Promise<Buffer> {
       const data = await options.uploads.read(attachment.fileId);
       if (!data) {
+        // retryable: a worker that does not share the data directory gives the task to one that does
         throw new JuneError(`web upload ${attachment.fileId} is missing`, {
           code: 'upload_missing',
-          retryable: false,
+          retryable: true,
           userMessage: 'Your recording is no longer stored on the server. Please send it again.',
         });
       }

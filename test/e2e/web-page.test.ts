@@ -18,6 +18,15 @@ const BEARER = { authorization: 'Bearer page-test-admin-token' };
 const SHOTS = path.resolve('test-results/screenshots');
 const SPOKEN = 'what is the weather like in paris today';
 
+/** What the test reads of an <audio> element (the tests compile without the DOM library). */
+interface AudioElement {
+  src: string;
+  readyState: number;
+  duration: number;
+  error: { code: number } | null;
+  addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
+}
+
 let june: RunningJune;
 let browser: Browser;
 let clipSeconds: number;
@@ -60,7 +69,9 @@ async function newPage(viewport: { width: number; height: number }, withToken = 
   const context = await browser.newContext({ viewport, deviceScaleFactor: viewport.width < 600 ? 2 : 1 });
   await context.grantPermissions(['microphone'], { origin: june.base });
   if (withToken)
-    await context.addInitScript((t) => localStorage.setItem('june.token', t), TOKEN.slice('admin:'.length));
+    await context.addInitScript({
+      content: `localStorage.setItem('june.token', ${JSON.stringify(TOKEN.slice('admin:'.length))})`,
+    });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err));
   await page.goto(`${june.base}/`);
@@ -82,11 +93,9 @@ const lastTurn = (page: Page) => {
 async function expectPlayableReply(page: Page) {
   const audio = lastTurn(page).turn.locator('audio.reply-audio');
   await audio.waitFor({ timeout: 30_000 });
-  await expect
-    .poll(() => audio.evaluate((a: HTMLAudioElement) => a.src), { timeout: 15_000 })
-    .toMatch(/^blob:/);
+  await expect.poll(() => audio.evaluate((a: AudioElement) => a.src), { timeout: 15_000 }).toMatch(/^blob:/);
   const duration = await audio.evaluate(
-    (a: HTMLAudioElement) =>
+    (a: AudioElement) =>
       new Promise<number>((resolve, reject) => {
         if (a.readyState >= 1) return resolve(a.duration);
         a.addEventListener('loadedmetadata', () => resolve(a.duration), { once: true });
@@ -124,14 +133,14 @@ describe('web page', () => {
   it('asks for the token once, then talks by text and by holding the microphone', async () => {
     const page = await newPage({ width: 1280, height: 900 }, false);
     const dialog = page.locator('#token-dialog');
-    await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
+    await expect.poll(() => dialog.evaluate((d: { open: boolean }) => d.open)).toBe(true);
     await page.locator('#token-first').fill('wrong-token');
     await page.locator('#token-first').press('Enter');
     await expect.poll(() => page.locator('#token-error').textContent()).toMatch(/not accepted/);
     await page.locator('#token-first').fill(TOKEN.slice('admin:'.length));
     await page.locator('#token-form button[type=submit]').click();
     await page.locator('body[data-ready="true"]').waitFor();
-    expect(await page.evaluate(() => localStorage.getItem('june.token'))).toBe('page-test-admin-token');
+    expect(await page.evaluate("localStorage.getItem('june.token')")).toBe('page-test-admin-token');
 
     // typed: the answer streams in and ends as the full echo
     await page.locator('#message').fill('hello from the browser');
@@ -220,14 +229,14 @@ describe('web page', () => {
       .poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 })
       .toMatch(/Is there anything else/);
     // nothing wider than the screen, and the controls are large enough to touch
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     const mic = (await page.locator('#mic').boundingBox())!;
     expect(mic.width).toBeGreaterThanOrEqual(44);
     expect(mic.x + mic.width).toBeLessThanOrEqual(390);
     await shot(page, 'chat-phone');
     await page.locator('#tab-tasks').click();
     await page.locator('#tasks-body tr').first().waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(page, 'tasks-phone');
   });
 });
