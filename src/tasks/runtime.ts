@@ -64,8 +64,20 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const logger = (options.logger ?? getLogger()).child({ component: 'tasks' });
   if (options.loadHandlers) await loadHandlerModules();
   const registry = options.registry ?? defaultHandlerRegistry;
-  const capabilities = options.capabilities ?? config?.workerCapabilities ?? registry.capabilities();
-  if (capabilities.length === 0) throw new Error('a worker needs at least one capability');
+  const wanted = options.capabilities ?? config?.workerCapabilities ?? registry.capabilities();
+  // a worker without a handler for a capability would claim its tasks only to fail them: skip it
+  const served = new Set(registry.capabilities());
+  const capabilities = wanted.filter((c) => served.has(c));
+  const missing = wanted.filter((c) => !served.has(c));
+  if (missing.length)
+    logger.warn(
+      { capabilities: missing },
+      'no task handler is registered for these capabilities; not serving them',
+    );
+  if (capabilities.length === 0)
+    throw new Error(
+      `no task handlers for the capabilities ${wanted.join(', ') || '(none)'}; registered: ${[...served].join(', ') || 'none'}`,
+    );
   const concurrency = options.concurrency ?? config?.workerConcurrency ?? 2;
   const leaseMs = options.leaseMs ?? config?.taskLeaseMs ?? 30_000;
   const ownsQueue = !options.queue;
