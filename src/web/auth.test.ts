@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../util/errors.js';
-import { assertSafeBinding, Authenticator, isLoopbackHost } from './auth.js';
+import { assertSafeBinding, Authenticator, checkBrowserOrigin, isLoopbackHost } from './auth.js';
 import { ApiError } from './errors.js';
 
 describe('API tokens', () => {
@@ -64,5 +64,32 @@ describe('binding', () => {
     expect(() => assertSafeBinding({ httpHost: '0.0.0.0', apiTokens: [] })).toThrow(/JUNE_API_TOKENS/);
     expect(() => assertSafeBinding({ httpHost: '0.0.0.0', apiTokens: ['t'] })).not.toThrow();
     expect(() => assertSafeBinding({ httpHost: '127.0.0.1', apiTokens: [] })).not.toThrow();
+  });
+});
+
+describe('the token-less loopback API in a browser', () => {
+  const check = (method: string, host: string | undefined, origin?: string) => () =>
+    checkBrowserOrigin(true, method, { host, ...(origin ? { origin } : {}) });
+
+  it('answers requests addressed to localhost from its own page', () => {
+    expect(check('GET', '127.0.0.1:7117')).not.toThrow();
+    expect(check('GET', 'localhost:7117')).not.toThrow();
+    expect(check('GET', '[::1]:7117')).not.toThrow();
+    expect(check('POST', '127.0.0.1:7117', 'http://127.0.0.1:7117')).not.toThrow();
+    expect(check('POST', '127.0.0.1:7117')).not.toThrow(); // curl sends no Origin
+  });
+
+  it('refuses DNS rebinding and posts from other sites', () => {
+    expect(check('GET', 'evil.example:7117')).toThrow(/localhost/);
+    expect(check('GET', undefined)).toThrow(ApiError);
+    expect(check('POST', '127.0.0.1:7117', 'https://evil.example')).toThrow(/other sites/);
+    expect(check('POST', '127.0.0.1:7117', 'http://127.0.0.1:9999')).toThrow(/other sites/);
+    expect(check('POST', '127.0.0.1:7117', 'null')).toThrow(/other sites/);
+  });
+
+  it('leaves token-protected servers to the token', () => {
+    expect(() =>
+      checkBrowserOrigin(false, 'POST', { host: 'june.example', origin: 'https://x.example' }),
+    ).not.toThrow();
   });
 });

@@ -94,3 +94,33 @@ export class Authenticator {
 export function requireAdmin(caller: Caller): void {
   if (caller.scope !== 'admin') throw new ApiError('forbidden', 'This needs an admin token (admin: prefix).');
 }
+
+/**
+ * Browser protections for the token-less loopback API, where the browser itself is the only credential:
+ * a page on another site must not reach it through DNS rebinding (its Host would be that site's name) or
+ * post to it across sites (its Origin would be another origin). Token requests need neither: a page
+ * elsewhere cannot add the Authorization header without the token.
+ */
+export function checkBrowserOrigin(
+  open: boolean,
+  method: string,
+  headers: { host?: string | undefined; origin?: string | undefined },
+): void {
+  if (!open) return;
+  const host = headers.host ?? '';
+  const hostname = host.replace(/:\d+$/, '');
+  if (!isLoopbackHost(hostname))
+    throw new ApiError(
+      'forbidden',
+      'Without an API token, June answers only requests addressed to localhost.',
+    );
+  if (method !== 'GET' && method !== 'HEAD' && headers.origin !== undefined) {
+    let originHost = '';
+    try {
+      originHost = new URL(headers.origin).host;
+    } catch {
+      originHost = '';
+    }
+    if (originHost !== host) throw new ApiError('forbidden', 'Requests from other sites are refused.');
+  }
+}

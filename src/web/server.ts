@@ -17,7 +17,7 @@ import { voiceMetrics } from '../observability/metrics.js';
 import { taskMetrics } from '../tasks/metrics.js';
 import type { TaskQueue } from '../tasks/types.js';
 import { defineRoute, registerRoutes, type AnyRoute } from './api-route.js';
-import { assertSafeBinding, Authenticator } from './auth.js';
+import { assertSafeBinding, Authenticator, checkBrowserOrigin } from './auth.js';
 import type { WebDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApi } from './openapi.js';
@@ -110,6 +110,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler(config.audioMaxBytes, logger));
   app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onRequest', async (req) => {
+    checkBrowserOrigin(auth.open, req.method, { host: req.headers.host, origin: req.headers.origin });
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
   });

@@ -4,6 +4,7 @@
  * and espeak-ng, and the fake OpenAI-compatible server (echo mode) as the LLM.
  */
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebServer } from '../../src/web/server.js';
@@ -51,6 +52,19 @@ async function upload(token: string, audio: Buffer, fields: Record<string, strin
 async function getJson(url: string, token?: string) {
   const res = await fetch(`${june.base}${url}`, { headers: token ? as(token) : {} });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** A request with headers fetch() will not send (Host). */
+function rawRequest(base: string, method: string, urlPath: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(new URL(urlPath, base), { method, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const named = (events: SseEvent[], name: string) =>
@@ -338,6 +352,20 @@ describe('auth and admin', () => {
     try {
       const res = await fetch(`${open.url}v1/admin/queue`);
       expect(res.status).toBe(200);
+      // a page elsewhere cannot use the open API: not by DNS rebinding, not by posting across sites
+      const rebound = await rawRequest(open.url, 'GET', '/v1/admin/queue', {
+        host: `evil.example:${new URL(open.url).port}`,
+      });
+      expect(rebound.status).toBe(403);
+      expect(JSON.parse(rebound.body).error.code).toBe('forbidden');
+      const form = new FormData();
+      form.set('audio', new Blob([new Uint8Array(question)]), 'q.ogg');
+      const crossSite = await fetch(`${open.url}v1/messages`, {
+        method: 'POST',
+        headers: { origin: 'https://evil.example' },
+        body: form,
+      });
+      expect(crossSite.status).toBe(403);
     } finally {
       await open.close();
     }
