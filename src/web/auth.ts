@@ -115,12 +115,16 @@ export function checkBrowserOrigin(
       'Without an API token, June answers only requests addressed to localhost.',
     );
   if (method !== 'GET' && method !== 'HEAD' && headers.origin !== undefined) {
-    let originHost = '';
-    try {
-      originHost = new URL(headers.origin).host;
-    } catch {
-      originHost = '';
-    }
-    if (originHost !== host) throw new ApiError('forbidden', 'Requests from other sites are refused.');
+    if (originHostOf(headers.origin) !== host)
+      throw new ApiError('forbidden', 'Requests from other sites are refused.');
+  }
+}
+
+/** "https://a.example:8443" → "a.example:8443"; "" for "null" and other non-URLs. */
+function originHostOf(origin: string): string {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return '';
   }
 }
