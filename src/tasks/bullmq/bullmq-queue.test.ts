@@ -42,6 +42,15 @@ describe('bullmq queue specifics', () => {
     conn.disconnect();
   });
 
+  it('says which Redis it cannot reach, without its password, and does not hang', async () => {
+    const err = await openBullmqQueue({
+      url: 'redis://:secret@127.0.0.1:1',
+      logger: createLogger('silent'),
+    }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^cannot reach Redis at redis:\/\/.*@127\.0\.0\.1:1/);
+    expect((err as Error).message).not.toContain('secret');
+  });
+
   it('keeps queues of different prefixes apart', async () => {
     const a = await open('apart-a');
     const b = await open('apart-b');

@@ -3,7 +3,9 @@
  * (maxRetriesPerRequest: null, as BullMQ requires), so a worker rides out an outage and carries on.
  */
 import type { Redis } from 'ioredis';
+import { redactUrl } from '../../config/load.js';
 import type { Logger } from '../../observability/logger.js';
+import { JuneError } from '../../util/errors.js';
 
 export async function connectRedis(url: string): Promise<Redis> {
   const { Redis: RedisClient } = await import('ioredis');
@@ -16,7 +18,19 @@ export async function connectRedis(url: string): Promise<Redis> {
   });
   // without a listener, ioredis reports every reconnect attempt as an unhandled error event
   redis.on('error', () => {});
-  await redis.connect();
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect(); // or it keeps reconnecting and holds the process open
+    throw new JuneError(
+      `cannot reach Redis at ${redactUrl(url)} (JUNE_REDIS_URL): ${(err as Error).message}`,
+      {
+        code: 'queue_unavailable',
+        retryable: true,
+        cause: err,
+      },
+    );
+  }
   return redis;
 }
 
