@@ -4,21 +4,16 @@
  * and espeak-ng, and the fake OpenAI-compatible server (echo mode) as the LLM.
  */
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebServer } from '../../src/web/server.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { ffprobeBuffer, spokenVoiceNote } from '../helpers/speech-fixtures.js';
-import { readSse, startJune, waitForTask, type RunningJune, type SseEvent } from './web-harness.js';
+import { apiClient, bearer as as, jsonHeaders as json, named, notAudio } from './web-client.js';
+import { readSse, startJune, waitForTask, type RunningJune } from './web-harness.js';
 
 const USER = 'user-token-aaaaaaaaaaaaaaaa';
 const OTHER = 'other-token-bbbbbbbbbbbbbbbb';
 const ADMIN = 'admin-token-cccccccccccccccc';
 const AUDIO_MAX = 300_000;
-
-const as = (token: string) => ({ authorization: `Bearer ${token}` });
-const json = (token: string) => ({ ...as(token), 'content-type': 'application/json' });
 
 let june: RunningJune;
 let question: Buffer;
@@ -32,43 +27,7 @@ afterAll(async () => {
   await june?.stop();
 });
 
-async function send(token: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${june.base}/v1/messages`, {
-    method: 'POST',
-    headers: { ...json(token), ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-async function upload(token: string, audio: Buffer, fields: Record<string, string> = {}) {
-  const form = new FormData();
-  form.set('audio', new Blob([new Uint8Array(audio)], { type: 'audio/ogg' }), 'note.ogg');
-  for (const [k, v] of Object.entries(fields)) form.set(k, v);
-  const res = await fetch(`${june.base}/v1/messages`, { method: 'POST', headers: as(token), body: form });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-async function getJson(url: string, token?: string) {
-  const res = await fetch(`${june.base}${url}`, { headers: token ? as(token) : {} });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-/** A request with headers fetch() will not send (Host). */
-function rawRequest(base: string, method: string, urlPath: string, headers: Record<string, string>) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(new URL(urlPath, base), { method, headers }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const named = (events: SseEvent[], name: string) =>
-  events.filter((e) => e.event === name).map((e) => e.data as any);
+const { send, upload, getJson } = apiClient(() => june.base);
 
 describe('messages and tasks', () => {
   it('answers a text message through a durable task, visible only to its sender', async () => {
@@ -259,14 +218,13 @@ describe('bad input', () => {
   });
 
   it('reports undecodable audio as a dead task with its audio_* code, in GET and in the events', async () => {
-    const junk = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
-    const notAudio = await upload(USER, junk);
-    expect(notAudio.status).toBe(202);
-    const read = await readSse(`${june.base}${notAudio.body.links.events}`, as(USER));
+    const junk = await upload(USER, notAudio());
+    expect(junk.status).toBe(202);
+    const read = await readSse(`${june.base}${junk.body.links.events}`, as(USER));
     const dead = named(read.events, 'dead')[0];
     expect(dead.error).toMatchObject({ code: 'audio_not_audio', retryable: false });
     expect(dead.error.userMessage).toBeTruthy();
-    const task = await getJson(`/v1/tasks/${notAudio.body.taskId}`, USER);
+    const task = await getJson(`/v1/tasks/${junk.body.taskId}`, USER);
     expect(task.body).toMatchObject({ state: 'dead', error: { code: 'audio_not_audio' } });
     expect(task.body.attempts).toBe(1);
 
@@ -275,107 +233,6 @@ describe('bad input', () => {
     expect(cut).toMatchObject({ state: 'dead', error: { code: 'audio_corrupt' } });
     // dead recordings stay on disk so a redrive can run them again
     expect((await fs.readdir(path.join(june.dir, 'uploads'))).length).toBeGreaterThanOrEqual(2);
-  });
-});
-
-describe('auth and admin', () => {
-  it('refuses missing and bad tokens, and user tokens on admin routes', async () => {
-    const none = await getJson('/v1/tasks');
-    expect(none.status).toBe(401);
-    expect(none.body.error.code).toBe('bad_token');
-    expect((await getJson('/v1/tasks', 'not-a-token')).status).toBe(401);
-    expect((await getJson('/v1/tasks', `admin:${ADMIN}`)).status).toBe(401);
-    for (const url of ['/v1/admin/workers', '/v1/admin/queue', '/v1/admin/dead-letters']) {
-      const res = await getJson(url, USER);
-      expect(res.status, url).toBe(403);
-      expect(res.body.error.code).toBe('forbidden');
-    }
-    const redrive = await fetch(`${june.base}/v1/admin/dead-letters/redrive`, {
-      method: 'POST',
-      headers: json(USER),
-      body: JSON.stringify({ all: true }),
-    });
-    expect(redrive.status).toBe(403);
-    expect((await getJson('/v1/nothing-here', USER)).body.error.code).toBe('not_found');
-  });
-
-  it('shows workers, queue counts and dead letters, and redrives them', async () => {
-    const workers = await getJson('/v1/admin/workers', ADMIN);
-    expect(workers.body.workers.map((w: any) => w.id)).toContain(june.pool.id);
-    const queue = await getJson('/v1/admin/queue', ADMIN);
-    expect(queue.body.backend).toBe('sqlite');
-    const chat = queue.body.capabilities.find((c: any) => c.capability === 'chat');
-    expect(chat.completed).toBeGreaterThan(0);
-
-    const junk = Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 31) % 251));
-    const accepted = await upload(USER, junk);
-    await waitForTask(june.base, accepted.body.taskId, as(USER));
-    const dead = await getJson('/v1/admin/dead-letters?capability=voice', ADMIN);
-    expect(dead.body.tasks.map((t: any) => t.id)).toContain(accepted.body.taskId);
-
-    const post = (body: unknown) =>
-      fetch(`${june.base}/v1/admin/dead-letters/redrive`, {
-        method: 'POST',
-        headers: json(ADMIN),
-        body: JSON.stringify(body),
-      });
-    const one = await post({ id: accepted.body.taskId });
-    expect(await one.json()).toEqual({ redriven: 1 });
-    // it runs again (the upload is still there) and dies again the same way
-    await expect
-      .poll(async () => (await getJson(`/v1/tasks/${accepted.body.taskId}`, ADMIN)).body.attemptLog.length, {
-        timeout: 15_000,
-      })
-      .toBe(2);
-    const again = await waitForTask(june.base, accepted.body.taskId, as(ADMIN));
-    expect(again).toMatchObject({ state: 'dead', error: { code: 'audio_not_audio' } });
-    expect((again.timeline as any[]).some((e) => e.type === 'redriven')).toBe(true);
-
-    expect((await post({ id: 'voice-nosuchtask' })).status).toBe(404);
-    const bad = await post({ all: 'yes' });
-    expect(bad.status).toBe(400);
-    const all = await post({ all: true, capability: 'chat' });
-    expect(await all.json()).toEqual({ redriven: 0 });
-  });
-
-  it('refuses to listen on 0.0.0.0 without a token, and is open on loopback without one', async () => {
-    const logger = createLogger('silent');
-    const base = { queue: june.queue, runtime: june.runtime, logger };
-    await expect(
-      startWebServer({ ...base, config: { ...june.config, httpHost: '0.0.0.0', apiTokens: [] } }),
-    ).rejects.toThrow(/JUNE_API_TOKENS/);
-    await expect(
-      startWebServer({ ...base, config: { ...june.config, httpHost: '::', apiTokens: [] } }),
-    ).rejects.toThrow(/JUNE_API_TOKENS/);
-
-    const open = await startWebServer({ ...base, config: { ...june.config, apiTokens: [] } });
-    try {
-      const res = await fetch(`${open.url}v1/admin/queue`);
-      expect(res.status).toBe(200);
-      // a page elsewhere cannot use the open API: not by DNS rebinding, not by posting across sites
-      const rebound = await rawRequest(open.url, 'GET', '/v1/admin/queue', {
-        host: `evil.example:${new URL(open.url).port}`,
-      });
-      expect(rebound.status).toBe(403);
-      expect(JSON.parse(rebound.body).error.code).toBe('forbidden');
-      const form = new FormData();
-      form.set('audio', new Blob([new Uint8Array(question)]), 'q.ogg');
-      const crossSite = await fetch(`${open.url}v1/messages`, {
-        method: 'POST',
-        headers: { origin: 'https://evil.example' },
-        body: form,
-      });
-      expect(crossSite.status).toBe(403);
-    } finally {
-      await open.close();
-    }
-    const guarded = await startWebServer({ ...base, config: { ...june.config, httpHost: '0.0.0.0' } });
-    try {
-      expect(guarded.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-      expect((await fetch(`${guarded.url}v1/tasks`)).status).toBe(401);
-    } finally {
-      await guarded.close();
-    }
   });
 });
 
@@ -396,20 +253,5 @@ describe('live task list', () => {
     );
     expect(updates.some((u) => u.task.id === other.body.taskId)).toBe(false);
     expect(read.comments).toBeGreaterThanOrEqual(2); // the opening comment and at least one heartbeat
-  });
-});
-
-describe('health, metrics and the API description', () => {
-  it('serves /health, /ready and /metrics without a token', async () => {
-    expect(await getJson('/health')).toEqual({ status: 200, body: { status: 'ok' } });
-    expect(await getJson('/ready')).toEqual({
-      status: 200,
-      body: { ready: true, checks: { queue: 'ok', models: 'ok' } },
-    });
-    const metrics = await (await fetch(`${june.base}/metrics`)).text();
-    expect(metrics).toMatch(/voice_messages_processed_total\{platform="web",status="ok"\} \d+/);
-    expect(metrics).toMatch(/june_tasks_new\{capability="chat"\} 0/);
-    expect(metrics).toMatch(/june_tasks_dead\{capability="voice"\} [1-9]/);
-    expect(metrics).toMatch(/june_tasks_completed_total\{capability="chat"\} [1-9]/);
   });
 });

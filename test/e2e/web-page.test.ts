@@ -65,8 +65,15 @@ async function fakeMicrophoneWav(dir: string): Promise<string> {
   return wav;
 }
 
-async function newPage(viewport: { width: number; height: number }, withToken = true): Promise<Page> {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: viewport.width < 600 ? 2 : 1 });
+async function newPage(
+  viewport: { width: number; height: number },
+  { withToken = true, colorScheme = 'light' as 'light' | 'dark' } = {},
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport,
+    colorScheme,
+    deviceScaleFactor: viewport.width < 600 ? 2 : 1,
+  });
   await context.grantPermissions(['microphone'], { origin: june.base });
   if (withToken)
     await context.addInitScript({
@@ -131,7 +138,7 @@ afterAll(async () => {
 
 describe('web page', () => {
   it('asks for the token once, then talks by text and by holding the microphone', async () => {
-    const page = await newPage({ width: 1280, height: 900 }, false);
+    const page = await newPage({ width: 1280, height: 900 }, { withToken: false });
     const dialog = page.locator('#token-dialog');
     await expect.poll(() => dialog.evaluate((d: { open: boolean }) => d.open)).toBe(true);
     await page.locator('#token-first').fill('wrong-token');
@@ -221,8 +228,8 @@ describe('web page', () => {
       .toBe(2);
   });
 
-  it('fits a phone screen', async () => {
-    const page = await newPage({ width: 390, height: 844 });
+  it('fits a phone screen (in the dark theme)', async () => {
+    const page = await newPage({ width: 390, height: 844 }, { colorScheme: 'dark' });
     await page.locator('#message').fill('how do you look on a phone');
     await page.locator('#send').click();
     await expect
