@@ -2,6 +2,7 @@
 // `npm run build` output serves the page without any other step.
 import fs from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -12,5 +13,5 @@ for (const [from, to] of assets) {
   const dest = path.join(root, to);
   fs.rmSync(dest, { recursive: true, force: true });
   fs.cpSync(src, dest, { recursive: true });
-  console.log(`copied ${from} → ${to}`);
+  process.stdout.write(`copied ${from} → ${to}\n`);
 }
