@@ -3,7 +3,7 @@
  * `heartbeatMs` so proxies and browsers keep the connection, and clean-up when either side goes away.
  * Open streams are tracked so the server can end them when it shuts down.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 export interface SseStream {
   send(event: string, data: unknown): void;
@@ -19,7 +19,7 @@ export class SseHub {
 
   constructor(private readonly heartbeatMs: number) {}
 
-  start(req: FastifyRequest, reply: FastifyReply): SseStream {
+  start(reply: FastifyReply): SseStream {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -56,7 +56,7 @@ export class SseHub {
       },
     };
     this.open.add(stream);
-    req.raw.socket.once('close', () => stream.close());
+    // 'close' comes when the client goes away (or after our own end)
     res.once('close', () => stream.close());
     return stream;
   }

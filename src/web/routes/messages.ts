@@ -11,7 +11,7 @@ import { defineRoute, parseInput, type AnyRoute } from '../api-route.js';
 import type { Caller } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { Accepted, CommandAnswer, ConversationName, MessageJson, MessageMultipart } from '../schemas.js';
+import { Accepted, CommandAnswer, MessageJson, MessageMultipart } from '../schemas.js';
 import { taskLinks } from '../task-view.js';
 import { WEB_CHANNEL } from '../web-adapter.js';
 
@@ -186,7 +186,6 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
             ...(body.speak !== undefined ? { speak: body.speak } : {}),
           };
         }
-        parseInput(ConversationName, input.conversation, 'body.conversation');
         const out = await accept(caller, messageId, input);
         if (out.kind === 'reply') return reply.status(200).send({ reply: out.reply });
         return reply.status(202).send({ taskId: out.taskId, links: taskLinks(out.taskId, false) });

@@ -138,10 +138,10 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
         200: { description: 'An event stream', contentType: 'text/event-stream' },
         404: { description: 'not_found' },
       },
-      async handler({ params, caller, req, reply }) {
+      async handler({ params, caller, reply }) {
         const detail = await deps.queue.get(params.id).catch(() => undefined);
         if (!detail || !canSee(caller, detail.task)) throw new ApiError('not_found', `No task ${params.id}.`);
-        const sse = deps.sse.start(req, reply);
+        const sse = deps.sse.start(reply);
         await followTask(deps, sse, params.id).catch((err: unknown) => {
           deps.logger.warn({ err: String(err), taskId: params.id }, 'task event stream failed');
           sse.close();
@@ -159,8 +159,8 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
         'token sees its own tasks; admin sees all.',
       query: TaskStreamQuery,
       responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
-      async handler({ query, caller, req, reply }) {
-        const sse = deps.sse.start(req, reply);
+      async handler({ query, caller, reply }) {
+        const sse = deps.sse.start(reply);
         // one lookup at a time keeps events in order; a burst of progress costs one read each
         let chain = Promise.resolve();
         const sub = await deps.queue.subscribe(
