@@ -16,9 +16,14 @@ const web = createWebAdapter({
   uploads: UploadStore.forDataDir(config.dataDir),
   maxDownloadBytes: config.audioMaxBytes,
 });
-await startChannelRuntime({
+const runtime = await startChannelRuntime({
   config,
   logger,
   receive: false,
   adapters: [...(await configuredAdapters(config, logger)), web],
 });
+
+/** Frees the models and stores once the worker has drained, so the process can exit. */
+export async function closeWorkerHandlers(): Promise<void> {
+  await runtime.stop();
+}

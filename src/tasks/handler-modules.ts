@@ -8,3 +8,11 @@ export const handlerModules: Array<() => Promise<unknown>> = [() => import('../c
 export async function loadHandlerModules(): Promise<void> {
   for (const load of handlerModules) await load();
 }
+
+/** Lets loaded handler modules free what they hold (models, databases) after the workers drained. */
+export async function closeHandlerModules(): Promise<void> {
+  for (const load of handlerModules) {
+    const mod = (await load()) as { closeWorkerHandlers?: () => Promise<void> };
+    await mod.closeWorkerHandlers?.();
+  }
+}

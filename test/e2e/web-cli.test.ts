@@ -118,10 +118,11 @@ describe('june start with the web API', () => {
       const audio = await fetch(`${url}/v1/audio/${taskId}`, { headers: ADMIN });
       expect(audio.headers.get('content-type')).toBe('audio/ogg');
 
-      // the server drains and exits; the worker is ended in afterAll (a `june worker` that has run channel
-      // tasks currently keeps running after its drain, since nothing closes the channel runtime's pipeline)
+      // both drain and exit on SIGTERM (the worker frees its models and stores after draining)
       server.child.kill('SIGTERM');
+      worker.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
+      expect(await worker.exited).toBe(0);
     },
   );
 });

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { createLogger, setLogger } from '../../observability/logger.js';
 import { InvalidTaskError } from '../../tasks/errors.js';
+import { closeHandlerModules } from '../../tasks/handler-modules.js';
 import { serveMetrics, taskMetrics } from '../../tasks/metrics.js';
 import { drainOnSignals, startWorkers } from '../../tasks/runtime.js';
 import { cliContext } from '../context.js';
@@ -70,5 +71,6 @@ export function register(program: Command): void {
         drainOnSignals(pool, () => resolve());
       });
       await server?.close();
+      await closeHandlerModules();
     });
 }
