@@ -5,7 +5,8 @@
  * process's workers did: aggregate those with sum().
  */
 import http from 'node:http';
-import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
+import { Gauge, register as defaultRegistry, type Registry } from 'prom-client';
+import { LeanCounter, LeanHistogram } from './metric-series.js';
 import type { CapabilityStats, FailOutcome, Task, TaskQueue } from './types.js';
 
 const waitBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -60,43 +61,42 @@ export function taskMetrics(registry: Registry = defaultRegistry): TaskMetrics {
   gauge('dead', 'dead', 'Tasks in the dead-letter queue');
   gauge('waiting_children', 'waitingChildren', 'Parent tasks waiting for their children');
 
-  const completed = new Counter({
-    name: 'june_tasks_completed_total',
-    help: 'Tasks completed by this process',
-    labelNames: ['capability'],
-    registers,
-  });
-  const failed = new Counter({
-    name: 'june_tasks_failed_total',
-    help: 'Failed attempts in this process, by what happened next (retrying, dead, cancelled, lost)',
-    labelNames: ['capability', 'outcome'],
-    registers,
-  });
-  const wait = new Histogram({
-    name: 'june_tasks_wait_seconds',
-    help: 'Time from enqueue to the start of the first attempt',
-    labelNames: ['capability'],
-    buckets: waitBuckets,
-    registers,
-  });
-  const run = new Histogram({
-    name: 'june_tasks_run_seconds',
-    help: 'Duration of attempts, whatever their outcome',
-    labelNames: ['capability'],
-    buckets: runBuckets,
-    registers,
-  });
+  const completed = new LeanCounter(
+    'june_tasks_completed_total',
+    'Tasks completed by this process',
+    ['capability'],
+    registry,
+  );
+  const failed = new LeanCounter(
+    'june_tasks_failed_total',
+    'Failed attempts in this process, by what happened next (retrying, dead, cancelled, lost)',
+    ['capability', 'outcome'],
+    registry,
+  );
+  const wait = new LeanHistogram(
+    'june_tasks_wait_seconds',
+    'Time from enqueue to the start of the first attempt',
+    'capability',
+    waitBuckets,
+    registry,
+  );
+  const run = new LeanHistogram(
+    'june_tasks_run_seconds',
+    'Duration of attempts, whatever their outcome',
+    'capability',
+    runBuckets,
+    registry,
+  );
 
   const m: TaskMetrics = {
     registry,
     observeStart(task, attempt, startedAt) {
-      if (attempt === 1)
-        wait.observe({ capability: task.capability }, Math.max(0, startedAt - task.createdAt) / 1000);
+      if (attempt === 1) wait.observe(task.capability, Math.max(0, startedAt - task.createdAt) / 1000);
     },
     observeEnd(capability, outcome, runSeconds) {
-      run.observe({ capability }, runSeconds);
-      if (outcome === 'completed') completed.inc({ capability });
-      else failed.inc({ capability, outcome });
+      run.observe(capability, runSeconds);
+      if (outcome === 'completed') completed.inc(capability);
+      else failed.inc(capability, outcome);
     },
     watchQueue(queue) {
       queues.set(queue, (queues.get(queue) ?? 0) + 1);

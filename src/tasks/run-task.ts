@@ -12,7 +12,7 @@ import { CancelledError, JuneError } from '../util/errors.js';
 import { LeaseLostError } from './errors.js';
 import type { HandlerContext, HandlerRegistry } from './handlers.js';
 import type { TaskMetrics } from './metrics.js';
-import type { ChildSummary, FailOutcome, Lease, Task, TaskQueue } from './types.js';
+import type { FailOutcome, Lease, Task, TaskQueue } from './types.js';
 
 export type SettledOutcome = 'completed' | FailOutcome | 'lost' | 'released';
 
@@ -85,15 +85,23 @@ class Attempt implements RunningTask, HandlerContext {
     return this.log;
   }
 
-  // own properties, not methods: handlers destructure their context ({ task, reportProgress, once })
-  readonly reportProgress = async (stage: string, data?: unknown): Promise<void> => {
-    if (!this.stopReason) await this.env.queue.reportProgress(this.lease, stage, data);
-  };
+  // bound functions, made on first use: handlers destructure their context ({ task, reportProgress, once })
+  private bound: Partial<Pick<HandlerContext, 'reportProgress' | 'once' | 'children'>> = {};
 
-  readonly once = <T>(step: string, fn: () => Promise<T>): Promise<T> =>
-    this.env.queue.once(this.lease, step, fn);
+  get reportProgress(): HandlerContext['reportProgress'] {
+    return (this.bound.reportProgress ??= async (stage: string, data?: unknown) => {
+      if (!this.stopReason) await this.env.queue.reportProgress(this.lease, stage, data);
+    });
+  }
 
-  readonly children = (): Promise<ChildSummary[]> => this.env.queue.children(this.task.id);
+  get once(): HandlerContext['once'] {
+    return (this.bound.once ??= <T>(step: string, fn: () => Promise<T>) =>
+      this.env.queue.once(this.lease, step, fn));
+  }
+
+  get children(): HandlerContext['children'] {
+    return (this.bound.children ??= () => this.env.queue.children(this.task.id));
+  }
 
   // ---------------------------------------------------------------- control
 

@@ -22,7 +22,8 @@ export interface LifecycleSettings {
 const LEASE_ERRORS = /Missing lock|Lock mismatch|not in the active state|Missing key/i;
 
 export class BullmqLifecycle {
-  private readonly workers = new Map<string, Worker<JobData, unknown, string>>();
+  /** BullMQ workers in manual mode, by worker id, then capability (the worker id is stored on its jobs) */
+  private readonly workers = new Map<string, Map<string, Worker<JobData, unknown, string>>>();
   private readonly jobs = new WeakMap<Lease, TaskJob>();
   private tokenSeq = 0;
 
@@ -33,8 +34,9 @@ export class BullmqLifecycle {
   ) {}
 
   private worker(cap: string, workerId: string): Worker<JobData, unknown, string> {
-    const key = `${cap}|${workerId}`;
-    let w = this.workers.get(key);
+    let byCap = this.workers.get(workerId);
+    if (!byCap) this.workers.set(workerId, (byCap = new Map()));
+    let w = byCap.get(cap);
     if (!w) {
       w = new this.ctx.mod.Worker<JobData, unknown, string>(cap, null, {
         connection: this.ctx.redis,
@@ -47,7 +49,7 @@ export class BullmqLifecycle {
         maxStalledCount: 1_000_000,
       });
       w.on('error', (err) => this.ctx.logger.warn({ err, capability: cap }, 'task worker connection error'));
-      this.workers.set(key, w);
+      byCap.set(cap, w);
     }
     return w;
   }
@@ -279,15 +281,15 @@ export class BullmqLifecycle {
   async recoverExpired(capabilities: readonly string[]): Promise<void> {
     for (const cap of capabilities) {
       const w =
-        [...this.workers.entries()].find(([k]) => k.startsWith(`${cap}|`))?.[1] ??
-        this.worker(cap, 'maintenance');
+        [...this.workers.values()].find((m) => m.has(cap))?.get(cap) ?? this.worker(cap, 'maintenance');
       // moveStalledJobsToWait is not in BullMQ's typings, but it is what its own stalled-check timer calls
       await (w as unknown as { moveStalledJobsToWait(): Promise<void> }).moveStalledJobsToWait();
     }
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.workers.values()].map((w) => w.close(true)));
+    const all = [...this.workers.values()].flatMap((m) => [...m.values()]);
+    await Promise.allSettled(all.map((w) => w.close(true)));
   }
 }
 
