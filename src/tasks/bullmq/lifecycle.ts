@@ -90,7 +90,26 @@ export class BullmqLifecycle {
    * parent policy killed it, it still waits for children (after a redrive), or its earlier attempts
    * were all lost. Such a claim does not count as an attempt.
    */
-  private async admit(
+  private admit(
+    cap: string,
+    job: TaskJob,
+    token: string,
+    workerId: string,
+  ): Lease | Promise<Lease | undefined> {
+    // the common case (a first attempt with nothing to settle) needs no round trip: answer without a promise
+    if (job.attemptsStarted === 1 && !job.data.x && !job.deferredFailure && !job.data.ch?.length)
+      return this.leaseFor(cap, job, token, 1, workerId);
+    return this.admitSlow(cap, job, token, workerId);
+  }
+
+  private leaseFor(cap: string, job: TaskJob, token: string, attempt: number, workerId: string): Lease {
+    const lease: Lease = { task: taskFromJob(job, 'active', cap), token, attempt, workerId };
+    lease.task.workerId = workerId;
+    this.jobs.set(lease, job);
+    return lease;
+  }
+
+  private async admitSlow(
     cap: string,
     job: TaskJob,
     token: string,
@@ -121,10 +140,7 @@ export class BullmqLifecycle {
         return undefined;
       }
     }
-    const lease: Lease = { task: taskFromJob(job, 'active', cap), token, attempt, workerId };
-    lease.task.workerId = workerId;
-    this.jobs.set(lease, job);
-    return lease;
+    return this.leaseFor(cap, job, token, attempt, workerId);
   }
 
   /** BullMQ's "child <prefix>:<queue>:<id> failed" as our error, with the child's own reason. */

@@ -24,7 +24,16 @@ export class Producer {
     const id = newTaskId(spec.capability, spec.idempotencyKey);
     if (!ctx.knows(spec.capability)) await ctx.noteCapability(spec.capability);
     if (spec.children) for (const child of spec.children) await ctx.noteCapability(child.capability);
-    const stored: StoredSpec = { id, spec, createdAt: Date.now() };
+    const createdAt = Date.now();
+    if (spec.conversationKey === undefined && !spec.children?.length) {
+      // the common case, straight to BullMQ (deduplicated there by job id)
+      const data = this.jobData(spec, false);
+      const opts = this.jobOptions(createdAt, spec.delayMs, false);
+      opts.jobId = id;
+      await ctx.queue(spec.capability).add(spec.kind, data, opts);
+      return id;
+    }
+    const stored: StoredSpec = { id, spec, createdAt };
     if (spec.conversationKey === undefined) {
       await this.add(stored, { gated: false });
       this.onWork();
