@@ -72,6 +72,21 @@ async function reachable(url: string, apiKey?: string): Promise<string | undefin
   }
 }
 
+async function writableDirCheck(name: string, dir: string, envVar: string): Promise<Check> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.access(dir, fs.constants.W_OK);
+    return { name, ok: true, detail: dir };
+  } catch (err) {
+    return {
+      name,
+      ok: false,
+      detail: `${dir}: ${(err as Error).message}`,
+      fix: `set ${envVar} to a writable directory`,
+    };
+  }
+}
+
 export async function runChecks(config: JuneConfig): Promise<Check[]> {
   const sttKind = resolveSttKind(config);
   const llmKind = resolveLlmKind(config);
@@ -105,30 +120,8 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
     ),
   );
 
-  try {
-    await fs.mkdir(config.modelsDir, { recursive: true });
-    await fs.access(config.modelsDir, fs.constants.W_OK);
-    checks.push({ name: 'models dir', ok: true, detail: config.modelsDir });
-  } catch (err) {
-    checks.push({
-      name: 'models dir',
-      ok: false,
-      detail: `${config.modelsDir}: ${(err as Error).message}`,
-      fix: 'set JUNE_MODELS_DIR to a writable directory',
-    });
-  }
-  try {
-    await fs.mkdir(config.dataDir, { recursive: true });
-    await fs.access(config.dataDir, fs.constants.W_OK);
-    checks.push({ name: 'data dir', ok: true, detail: config.dataDir });
-  } catch (err) {
-    checks.push({
-      name: 'data dir',
-      ok: false,
-      detail: `${config.dataDir}: ${(err as Error).message}`,
-      fix: 'set JUNE_DATA_DIR to a writable directory',
-    });
-  }
+  checks.push(await writableDirCheck('models dir', config.modelsDir, 'JUNE_MODELS_DIR'));
+  checks.push(await writableDirCheck('data dir', config.dataDir, 'JUNE_DATA_DIR'));
 
   const wid = whisperModelId(config.sttModel) ?? config.sttModel;
   const whisperCached = whisperModelId(config.sttModel)
