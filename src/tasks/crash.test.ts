@@ -96,7 +96,11 @@ function crashSuite(backend: TestBackend) {
       const base = { ...backend.location(), leaseMs: LEASE_MS, concurrency: 1, recordFile };
       const doomed = await spawnWorker({ ...base, workerId: 'doomed' });
       // the first attempt delivered its reply, then hangs
-      await eventually(async () => recordedIds(recordFile).length === 1, 'the first delivery');
+      await eventually(
+        async () => (await q.get(id))?.task.progress?.stage === 'delivered',
+        'the first delivery',
+      );
+      expect(recordedIds(recordFile)).toEqual([id]);
       expect((await q.get(id))?.task.state).toBe('active');
       await doomed.kill9();
       await spawnWorker({ ...base, workerId: 'rescuer' });

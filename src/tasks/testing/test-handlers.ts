@@ -51,6 +51,9 @@ export function registerTestHandlers(registry: HandlerRegistry, options: TestHan
       fs.appendFileSync(file, `${ctx.task.id}\n`);
       return true;
     });
+    // tells crash tests the step is recorded: a kill between the side effect and its record would repeat
+    // it on the re-run (the unavoidable at-least-once window of any external side effect)
+    await ctx.reportProgress('delivered');
     if (ctx.task.payload?.hangFirst && ctx.attempt === 1) await sleep(3_600_000, ctx.signal);
     if (ctx.task.payload?.ms) await sleep(ctx.task.payload.ms, ctx.signal);
     return { attempt: ctx.attempt, workerId: ctx.workerId };
