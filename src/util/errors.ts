@@ -82,11 +82,17 @@ export class ProviderError extends JuneError {
 
 /** The provider's server cannot be reached at all (connection refused, DNS, …). */
 export class ProviderUnavailableError extends ProviderError {
-  constructor(provider: string, url: string, cause?: unknown) {
+  /** `userMessage` names the server for the user; the default speaks of the language model server. */
+  constructor(
+    provider: string,
+    url: string,
+    cause?: unknown,
+    userMessage = 'My language model server is not reachable right now. Please try again in a moment.',
+  ) {
     super(provider, `cannot reach ${url}${cause instanceof Error ? ` (${cause.message})` : ''}`, {
       code: 'provider_unavailable',
       retryable: true,
-      userMessage: 'My language model server is not reachable right now. Please try again in a moment.',
+      userMessage,
       cause,
     });
   }

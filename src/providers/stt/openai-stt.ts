@@ -10,7 +10,7 @@ import { MalformedOutputError } from '../../util/errors.js';
 import { throwIfAborted } from '../../util/abort.js';
 import { getLogger, type Logger } from '../../observability/logger.js';
 import { pcmToWav } from '../../audio/index.js';
-import { postWithRetries, type AudioHttpOptions } from '../tts/openai-audio-http.js';
+import { audioHttpOptions, postWithRetries, type AudioHttpOptions } from '../tts/openai-audio-http.js';
 import { languageCode, requestLanguage } from './openai-stt-language.js';
 
 const PROVIDER = 'openai-stt';
@@ -38,16 +38,12 @@ export class OpenAiSpeechToText implements SpeechToText {
   constructor(options: OpenAiSpeechToTextOptions) {
     this.options = options;
     this.logger = (options.logger ?? getLogger()).child({ provider: PROVIDER });
-    this.http = {
-      provider: PROVIDER,
-      baseUrl: options.baseUrl,
-      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-      ...(options.retries !== undefined ? { retries: options.retries } : {}),
-      ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
-      unavailableMessage:
-        'My speech recognition server is not reachable right now. Please try again in a moment.',
-      logger: this.logger,
-    };
+    this.http = audioHttpOptions(
+      PROVIDER,
+      options,
+      'My speech recognition server is not reachable right now. Please try again in a moment.',
+      this.logger,
+    );
   }
 
   /** Nothing to load: the model lives on the server. The first request shows whether it is reachable. */

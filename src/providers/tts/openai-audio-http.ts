@@ -21,13 +21,30 @@ export interface AudioHttpOptions {
   logger: Logger;
 }
 
-/** ProviderUnavailableError whose user message names the speech server rather than the LLM. */
-export class SpeechServerUnavailableError extends ProviderUnavailableError {
-  override readonly userMessage: string;
-  constructor(provider: string, url: string, userMessage: string, cause?: unknown) {
-    super(provider, url, cause);
-    this.userMessage = userMessage;
-  }
+/** What both audio clients accept for their server connection. */
+export interface AudioClientOptions {
+  baseUrl: string;
+  apiKey?: string;
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+/** The HTTP settings of an audio client, from its options. */
+export function audioHttpOptions(
+  provider: string,
+  options: AudioClientOptions,
+  unavailableMessage: string,
+  logger: Logger,
+): AudioHttpOptions {
+  return {
+    provider,
+    baseUrl: options.baseUrl,
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+    unavailableMessage,
+    logger,
+  };
 }
 
 /** What fetch accepts as a body (the DOM's BodyInit, which Node's types do not declare globally). */
@@ -40,7 +57,7 @@ export function joinUrl(baseUrl: string, path: string): string {
 /**
  * POSTs `makeBody()` (called afresh per attempt: a body can be consumed only once) to baseUrl/path and
  * hands the successful response to `read`. Errors: CancelledError (or the signal's reason) on abort,
- * SpeechServerUnavailableError when no attempt got an answer, ProviderError with `status` otherwise.
+ * ProviderUnavailableError (naming the speech server) when no attempt got an answer, ProviderError with `status` otherwise.
  */
 export async function postWithRetries<T>(
   options: AudioHttpOptions,
@@ -88,7 +105,7 @@ async function attemptOnce<T>(
     if (signal?.aborted) throw abortReason(signal);
     // undici reports "fetch failed" and keeps the socket error ("connect ECONNREFUSED …") as the cause.
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-    throw new SpeechServerUnavailableError(options.provider, url, options.unavailableMessage, cause);
+    throw new ProviderUnavailableError(options.provider, url, cause, options.unavailableMessage);
   }
   if (!response.ok) throw await httpError(options.provider, url, response);
   try {

@@ -11,7 +11,7 @@ import { MalformedOutputError } from '../../util/errors.js';
 import { throwIfAborted } from '../../util/abort.js';
 import { getLogger, type Logger } from '../../observability/logger.js';
 import { decodeAudio, isWav, wavToPcm } from '../../audio/index.js';
-import { postWithRetries, type AudioHttpOptions } from './openai-audio-http.js';
+import { audioHttpOptions, postWithRetries, type AudioHttpOptions } from './openai-audio-http.js';
 import { cleanSpeechText, isUnspeakable } from './speech-text.js';
 
 const PROVIDER = 'openai-tts';
@@ -53,15 +53,12 @@ export class OpenAiTextToSpeech implements TextToSpeech {
   constructor(options: OpenAiTextToSpeechOptions) {
     this.options = options;
     this.logger = (options.logger ?? getLogger()).child({ provider: PROVIDER });
-    this.http = {
-      provider: PROVIDER,
-      baseUrl: options.baseUrl,
-      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
-      ...(options.retries !== undefined ? { retries: options.retries } : {}),
-      ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
-      unavailableMessage: 'My speech server is not reachable right now, so here is my reply as text.',
-      logger: this.logger,
-    };
+    this.http = audioHttpOptions(
+      PROVIDER,
+      options,
+      'My speech server is not reachable right now, so here is my reply as text.',
+      this.logger,
+    );
   }
 
   /** Nothing to load: the model lives on the server. */
