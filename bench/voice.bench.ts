@@ -7,7 +7,6 @@
  *
  * Writes bench/results/voice.md and voice.json.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import { OpenAiLanguageModel } from '../src/providers/llm/openai.js';
 import { PocketsphinxSpeechToText } from '../src/providers/stt/pocketsphinx.js';
 import { EspeakTextToSpeech } from '../src/providers/tts/espeak.js';
 import { startFakeOpenAiServer } from '../test/helpers/fake-openai-server.js';
+import { voiceNoteFromFile } from '../test/helpers/speech-fixtures.js';
 import { machineInfo, machineMarkdown, percentile } from './machine.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
@@ -76,29 +76,6 @@ function loadClips(): Clip[] {
   return clips;
 }
 
-function toVoiceNote(file: string, dir: string): Buffer {
-  const out = path.join(dir, path.basename(file).replace(/\.wav$/, '.ogg'));
-  execFileSync('ffmpeg', [
-    '-loglevel',
-    'error',
-    '-y',
-    '-i',
-    file,
-    '-ac',
-    '1',
-    '-ar',
-    '48000',
-    '-c:a',
-    'libopus',
-    '-b:a',
-    '32k',
-    '-application',
-    'voip',
-    out,
-  ]);
-  return fs.readFileSync(out);
-}
-
 const STAGES: Array<keyof TurnTimings> = [
   'decodeMs',
   'vadMs',
@@ -118,7 +95,12 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const logger = createLogger('silent');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'june-bench-'));
-  const clips = loadClips().map((c) => ({ ...c, audio: toVoiceNote(c.file, tmp) }));
+  const clips = await Promise.all(
+    loadClips().map(async (c) => ({
+      ...c,
+      audio: await voiceNoteFromFile(c.file, path.join(tmp, path.basename(c.file).replace(/\.wav$/, '.ogg'))),
+    })),
+  );
 
   const server = process.env.JUNE_LLM_MODEL_PATH ? undefined : await startFakeOpenAiServer();
   let llm: LanguageModel;

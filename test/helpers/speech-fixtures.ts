@@ -17,14 +17,18 @@ export async function makeTempDir(prefix = 'june-test-'): Promise<string> {
 /** Speaks `text` with espeak-ng and returns it as an OGG/Opus voice note. */
 export async function spokenVoiceNote(dir: string, text: string, name = 'speech'): Promise<Buffer> {
   const wav = path.join(dir, `${name}.wav`);
-  const ogg = path.join(dir, `${name}.ogg`);
   await run('espeak-ng', ['-v', 'en-us', '-s', '140', '-w', wav, text]);
+  return voiceNoteFromFile(wav, path.join(dir, `${name}.ogg`));
+}
+
+/** Encodes any audio file as an OGG/Opus voice note (48 kHz mono, 32 kbps, VoIP) at `ogg`. */
+export async function voiceNoteFromFile(input: string, ogg: string): Promise<Buffer> {
   await run('ffmpeg', [
     '-loglevel',
     'error',
     '-y',
     '-i',
-    wav,
+    input,
     '-ac',
     '1',
     '-ar',
