@@ -65,23 +65,11 @@ export async function readWhisperModelHeader(path: string): Promise<WhisperModel
     throw new ModelError('model_invalid', `Whisper model file ${path} is truncated (${bytesRead} bytes)`);
   }
 
-  const int = (i: number) => head.readInt32LE(4 + 4 * i);
-  const [
-    nVocab,
-    nAudioCtx,
-    nAudioState,
-    nAudioHead,
-    nAudioLayer,
-    nTextCtx,
-    nTextState,
-    nTextHead,
-    nTextLayer,
-    nMels,
-  ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(int) as [
-    number,
-    number,
-    number,
-    number,
+  // n_vocab, then n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx, n_text_state,
+  // n_text_head, n_text_layer, n_mels: every one of the latter must be a small positive number
+  const fields = Array.from({ length: 10 }, (_, i) => head.readInt32LE(4 + 4 * i));
+  const field = (i: number) => fields[i]!;
+  const [nVocab, nAudioState, nAudioLayer, nTextState, nTextLayer, nMels] = [0, 2, 4, 6, 8, 9].map(field) as [
     number,
     number,
     number,
@@ -92,17 +80,7 @@ export async function readWhisperModelHeader(path: string): Promise<WhisperModel
   const plausible =
     nVocab >= ENGLISH_ONLY_VOCAB &&
     nVocab < 1_000_000 &&
-    [
-      nAudioCtx,
-      nAudioState,
-      nAudioHead,
-      nAudioLayer,
-      nTextCtx,
-      nTextState,
-      nTextHead,
-      nTextLayer,
-      nMels,
-    ].every((n) => n > 0 && n <= 1 << 20) &&
+    fields.slice(1).every((n) => n > 0 && n <= 1 << 20) &&
     nAudioState === nTextState;
   if (!plausible) {
     throw new ModelError(
