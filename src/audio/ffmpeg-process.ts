@@ -5,9 +5,8 @@
  * decode never outlives its request. ffmpeg often closes stdin early (after `-t`, or on bad input); the
  * resulting EPIPE is expected and ignored.
  */
-import { spawn } from 'node:child_process';
 import { AudioError } from '../util/errors.js';
-import { abortReason } from '../util/abort.js';
+import { runProcess, type ProcessResult } from '../util/process.js';
 
 export type AudioEngine = 'ffmpeg' | 'ffprobe';
 
@@ -17,11 +16,7 @@ export interface EngineRunOptions {
   signal?: AbortSignal;
 }
 
-export interface EngineRunResult {
-  stdout: Buffer;
-  stderr: string;
-  exitCode: number | null;
-}
+export type EngineRunResult = ProcessResult;
 
 /** Keeps stderr bounded; with `-nostats` ffmpeg writes a few KB, this only guards against floods. */
 const MAX_STDERR_CHARS = 256 * 1024;
@@ -36,46 +31,15 @@ export function engineMissingError(engine: AudioEngine, cause?: unknown): AudioE
   );
 }
 
-export function runAudioEngine(
+export async function runAudioEngine(
   engine: AudioEngine,
   args: readonly string[],
   options: EngineRunOptions = {},
 ): Promise<EngineRunResult> {
-  const { input, signal } = options;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<EngineRunResult>((resolve, reject) => {
-    const child = spawn(engine, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdoutChunks: Buffer[] = [];
-    let stderr = '';
-    let settled = false;
-
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = () => {
-      child.kill('SIGKILL');
-      finish(() => reject(abortReason(signal!)));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      child.kill('SIGKILL');
-      finish(() => reject(err.code === 'ENOENT' ? engineMissingError(engine, err) : err));
-    });
-    child.stdout.on('data', (chunk: Buffer) => stdoutChunks.push(chunk));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      if (stderr.length < MAX_STDERR_CHARS) stderr += chunk;
-    });
-    // EPIPE/ECONNRESET: ffmpeg stopped reading (finished early or gave up); its exit status says which.
-    child.stdin.on('error', () => undefined);
-    child.on('close', (exitCode) => {
-      finish(() => resolve({ stdout: Buffer.concat(stdoutChunks), stderr, exitCode }));
-    });
-    if (input) child.stdin.end(input);
-    else child.stdin.end();
+  return runProcess(engine, args, {
+    ...(options.input ? { input: options.input } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    maxStderr: MAX_STDERR_CHARS,
+    spawnError: (err) => (err.code === 'ENOENT' ? engineMissingError(engine, err) : err),
   });
 }

@@ -3,12 +3,12 @@
  * the models every time (about a second of overhead) and gives no confidences, so it is only used when
  * the native helper cannot be built.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ProviderError } from '../../util/errors.js';
-import { abortReason, throwIfAborted } from '../../util/abort.js';
+import { throwIfAborted } from '../../util/abort.js';
+import { runProcess } from '../../util/process.js';
 
 export const CONTINUOUS_BINARY = 'pocketsphinx_continuous';
 
@@ -26,7 +26,18 @@ export async function decodeWithContinuous(
     const file = path.join(dir, 'utterance.raw');
     await writeFile(file, pcm);
     const args = ['-infile', file, '-logfn', '/dev/null', ...modelArgs];
-    const { code, stdout, stderr } = await run(binary, args, signal);
+    const result = await runProcess(binary, args, {
+      ...(signal ? { signal } : {}),
+      maxStderr: 4000,
+      keepStderr: 'tail',
+      spawnError: (err) =>
+        new ProviderError('pocketsphinx', `cannot run ${binary}: ${err.message}`, {
+          code: 'stt_engine_missing',
+          userMessage: 'Speech recognition is not installed on this server.',
+        }),
+    });
+    const { exitCode: code, stderr } = result;
+    const stdout = result.stdout.toString('utf8');
     if (code !== 0) {
       throw new ProviderError('pocketsphinx', `${binary} exited with ${code}: ${stderr.trim().slice(-300)}`, {
         code: 'stt_engine_failed',
@@ -41,36 +52,4 @@ export async function decodeWithContinuous(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function run(
-  binary: string,
-  args: string[],
-  signal: AbortSignal | undefined,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-4000)));
-    const onAbort = () => {
-      child.kill('SIGKILL');
-      reject(abortReason(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(
-        new ProviderError('pocketsphinx', `cannot run ${binary}: ${err.message}`, {
-          code: 'stt_engine_missing',
-          userMessage: 'Speech recognition is not installed on this server.',
-        }),
-      );
-    });
-    child.on('close', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }

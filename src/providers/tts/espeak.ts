@@ -5,10 +5,10 @@
  * taken for an option), as UTF-8, with markup tags stripped. The WAV it writes to stdout is decoded in
  * TypeScript; audio comes back at espeak-ng's own rate, 22050 Hz.
  */
-import { spawn } from 'node:child_process';
 import type { PcmAudio, SynthesizeOptions, TextToSpeech } from '../types.js';
 import { ProviderError } from '../../util/errors.js';
-import { abortReason, throwIfAborted } from '../../util/abort.js';
+import { throwIfAborted } from '../../util/abort.js';
+import { runProcess, type ProcessResult } from '../../util/process.js';
 import { getLogger, type Logger } from '../../observability/logger.js';
 import { wavToPcm } from '../../audio/index.js';
 import { espeakVoiceFor, parseEspeakVoiceList } from './espeak-voices.js';
@@ -27,12 +27,6 @@ export interface EspeakOptions {
   /** The program; default "espeak-ng" from PATH. */
   binary?: string;
   logger?: Logger;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
 }
 
 export class EspeakTextToSpeech implements TextToSpeech {
@@ -54,7 +48,7 @@ export class EspeakTextToSpeech implements TextToSpeech {
   /** Checks that espeak-ng runs and reads its voice list. Idempotent. */
   async load(): Promise<void> {
     this.voices ??= this.run(['--voices'], undefined, undefined).then((r) => {
-      if (r.code !== 0) throw this.failure('cannot list voices', r);
+      if (r.exitCode !== 0) throw this.failure('cannot list voices', r);
       return parseEspeakVoiceList(r.stdout.toString('utf8'));
     });
     try {
@@ -81,7 +75,7 @@ export class EspeakTextToSpeech implements TextToSpeech {
     if (this.options.pitch !== undefined) args.push('-p', String(Math.round(this.options.pitch)));
     const t0 = performance.now();
     const result = await this.run(args, cleaned, signal);
-    if (result.code !== 0) throw this.failure(`voice ${voice} failed`, result);
+    if (result.exitCode !== 0) throw this.failure(`voice ${voice} failed`, result);
     const pcm = result.stdout.length > 0 ? wavToPcm(result.stdout) : emptyAudio();
     this.logger.debug(
       {
@@ -116,8 +110,8 @@ export class EspeakTextToSpeech implements TextToSpeech {
     return choice.voice;
   }
 
-  private failure(what: string, result: RunResult): ProviderError {
-    const detail = result.stderr.trim().split('\n').slice(-2).join(' | ') || `exit status ${result.code}`;
+  private failure(what: string, result: ProcessResult): ProviderError {
+    const detail = result.stderr.trim().split('\n').slice(-2).join(' | ') || `exit status ${result.exitCode}`;
     const unknownVoice = /voice does not exist|failed to read voice/i.test(result.stderr);
     return new ProviderError(PROVIDER, `${what}: ${detail}`, {
       code: unknownVoice ? 'tts_voice_unknown' : 'tts_engine_failed',
@@ -131,35 +125,19 @@ export class EspeakTextToSpeech implements TextToSpeech {
     args: string[],
     input: string | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<RunResult> {
+  ): Promise<ProcessResult> {
     const binary = this.options.binary ?? 'espeak-ng';
-    return new Promise((resolve, reject) => {
-      const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
-      child.stdin.on('error', () => undefined); // an espeak-ng that exits early closes its stdin
-      child.stdin.end(input ?? '');
-      const onAbort = () => {
-        child.kill('SIGKILL');
-        reject(abortReason(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      child.on('error', (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(
-          new ProviderError(PROVIDER, `cannot run ${binary}: ${err.message}`, {
-            code: 'tts_engine_missing',
-            userMessage: 'Speech output is not installed on this server, so here is my reply as text.',
-            cause: err,
-          }),
-        );
-      });
-      child.on('close', (code) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve({ code, stdout: Buffer.concat(chunks), stderr });
-      });
+    return runProcess(binary, args, {
+      input: input ?? '',
+      ...(signal ? { signal } : {}),
+      maxStderr: 2000,
+      keepStderr: 'tail',
+      spawnError: (err) =>
+        new ProviderError(PROVIDER, `cannot run ${binary}: ${err.message}`, {
+          code: 'tts_engine_missing',
+          userMessage: 'Speech output is not installed on this server, so here is my reply as text.',
+          cause: err,
+        }),
     });
   }
 }
