@@ -2,52 +2,28 @@
  * The `june` command as a user runs it: a real process, real engines, an OpenAI-compatible LLM server on
  * loopback. Checks output, files written and exit codes.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { execJune, type JuneRun } from '../helpers/june-cli.js';
 import { ffprobeBuffer, makeTempDir, spokenVoiceNote } from '../helpers/speech-fixtures.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
 let dir: string;
 let server: FakeOpenAiServer;
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function june(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        '--import',
-        pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href,
-        path.join(repo, 'src/cli/main.ts'),
-        ...args,
-      ],
-      {
-        cwd: dir,
-        timeout: 60_000,
-        env: {
-          PATH: process.env.PATH,
-          HOME: dir,
-          JUNE_MODELS_DIR: path.join(dir, 'models'),
-          JUNE_DATA_DIR: path.join(dir, 'data'),
-          JUNE_LLM_BASE_URL: server.url,
-          JUNE_LLM_MODEL: 'june-test-model',
-          ...env,
-        },
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+function june(args: string[], env: Record<string, string> = {}): Promise<JuneRun> {
+  return execJune(args, {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      JUNE_MODELS_DIR: path.join(dir, 'models'),
+      JUNE_DATA_DIR: path.join(dir, 'data'),
+      JUNE_LLM_BASE_URL: server.url,
+      JUNE_LLM_MODEL: 'june-test-model',
+      ...env,
+    },
   });
 }
 

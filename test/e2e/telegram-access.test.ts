@@ -3,9 +3,8 @@
  * `june pairing approve` (the real CLI, in a child process) lets them in, the first as owner; codes expire
  * and at most three wait at once; in groups June speaks only where allowed, and only when addressed.
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { execJune, type JuneRun } from '../helpers/june-cli.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessControl, PAIRING_TTL_MS } from '../../src/channels/store/access.js';
 import { channelDbFile, openChannelDb } from '../../src/channels/store/db.js';
@@ -23,7 +22,6 @@ import {
 } from '../helpers/fake-telegram-server.js';
 import { startJune, type JuneUnderTest } from '../helpers/telegram-june.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
 const logger = createLogger('silent');
 const CODE = /Your pairing code is ([A-HJ-NP-Z2-9]{8})\./;
 
@@ -68,30 +66,16 @@ const textsTo = (chatId: number) =>
     .map((c) => String(c.params.text));
 
 /** `june <args>` as a user runs it, against the same data directory and fake Telegram. */
-function juneCli(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        '--import',
-        pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href,
-        path.join(repo, 'src/cli/main.ts'),
-        ...args,
-      ],
-      {
-        cwd: path.dirname(dataDir),
-        timeout: 60_000,
-        env: {
-          PATH: process.env.PATH,
-          HOME: path.dirname(dataDir),
-          JUNE_DATA_DIR: dataDir,
-          JUNE_TELEGRAM_TOKEN: tg.token,
-          JUNE_TELEGRAM_API_ROOT: tg.url,
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
+function juneCli(args: string[], dataDir: string): Promise<JuneRun> {
+  return execJune(args, {
+    cwd: path.dirname(dataDir),
+    env: {
+      PATH: process.env.PATH,
+      HOME: path.dirname(dataDir),
+      JUNE_DATA_DIR: dataDir,
+      JUNE_TELEGRAM_TOKEN: tg.token,
+      JUNE_TELEGRAM_API_ROOT: tg.url,
+    },
   });
 }
 

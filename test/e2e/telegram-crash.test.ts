@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { juneArgv } from '../helpers/june-cli.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { openTaskQueue } from '../../src/tasks/open-queue.js';
@@ -20,7 +20,6 @@ import {
 } from '../helpers/fake-telegram-server.js';
 import { makeTempDir, spokenVoiceNote } from '../helpers/speech-fixtures.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
 const TOKEN = '987654:AAH-crash-test-secret-token';
 const ada = tgUser(4242, 'Ada');
 
@@ -67,12 +66,11 @@ interface JuneProcess {
 }
 
 async function startJuneProcess(): Promise<JuneProcess> {
-  const loader = pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
-  const proc = spawn(
-    process.execPath,
-    ['--import', loader, path.join(repo, 'src/cli/main.ts'), 'start', '--no-web'],
-    { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const proc = spawn(process.execPath, juneArgv(['start', '--no-web']), {
+    cwd: dir,
+    env: env(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.push(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -4,42 +4,32 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { juneArgv } from '../helpers/june-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { makeTempDir, spokenVoiceNote } from '../helpers/speech-fixtures.js';
 import { waitForTask } from './web-harness.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
 const ADMIN = { authorization: 'Bearer cli-admin-token' };
 let dir: string;
 let llm: FakeOpenAiServer;
 const children: ChildProcess[] = [];
 
 function june(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href,
-      path.join(repo, 'src/cli/main.ts'),
-      ...args,
-    ],
-    {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        JUNE_DATA_DIR: path.join(dir, 'data'),
-        JUNE_MODELS_DIR: path.join(dir, 'models'),
-        JUNE_LLM_BASE_URL: llm.url,
-        JUNE_LLM_MODEL: 'june-test-model',
-        JUNE_STT: 'pocketsphinx',
-        JUNE_LOG_LEVEL: 'warn',
-        ...env,
-      },
+  const child = spawn(process.execPath, juneArgv(args), {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      JUNE_DATA_DIR: path.join(dir, 'data'),
+      JUNE_MODELS_DIR: path.join(dir, 'models'),
+      JUNE_LLM_BASE_URL: llm.url,
+      JUNE_LLM_MODEL: 'june-test-model',
+      JUNE_STT: 'pocketsphinx',
+      JUNE_LOG_LEVEL: 'warn',
+      ...env,
     },
-  );
+  });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
