@@ -102,6 +102,19 @@ export function findModel(idOrFile: string, models: readonly ModelEntry[] = MODE
   return models.find((m) => m.id === idOrFile) ?? models.find((m) => m.file === idOrFile);
 }
 
+/**
+ * The registry entry a whisper model name refers to, and the spelling that found it: "base.en",
+ * "whisper-base.en" and the file name "ggml-base.en.bin" all work. The entry may be of another kind
+ * (a GGUF id); callers decide what that means.
+ */
+export function findWhisperName(name: string): { ref: string; entry: ModelEntry } | undefined {
+  for (const ref of [name, name.replace(/^whisper-/, ''), `whisper-${name}`]) {
+    const entry = findModel(ref);
+    if (entry) return { ref, entry };
+  }
+  return undefined;
+}
+
 /** Full download URL; a trailing slash on the base URL (a mirror with a path prefix) is tolerated. */
 export function modelUrl(baseUrl: string, entry: ModelEntry): string {
   return baseUrl.replace(/\/+$/, '') + entry.url;

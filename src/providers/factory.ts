@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { JuneConfig } from '../config/schema.js';
-import { findModel } from '../models/registry.js';
+import { findWhisperName } from '../models/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { isModelCached } from '../models/manager.js';
 import { createProgressBar } from '../models/progress.js';
@@ -39,11 +39,8 @@ export function resolveLlmKind(config: JuneConfig): Exclude<JuneConfig['llm'], '
 
 /** The registry id for a whisper model name ("base.en" or "whisper-base.en"), if it is a known one. */
 export function whisperModelId(name: string): string | undefined {
-  for (const candidate of [name, name.replace(/^whisper-/, ''), `whisper-${name}`]) {
-    const entry = findModel(candidate);
-    if (entry?.kind === 'whisper') return candidate;
-  }
-  return undefined;
+  const found = findWhisperName(name);
+  return found?.entry.kind === 'whisper' ? found.ref : undefined;
 }
 
 function whisperCached(config: JuneConfig): boolean {

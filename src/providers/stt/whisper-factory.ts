@@ -9,7 +9,7 @@ import type { Logger } from '../../observability/logger.js';
 import { ConfigError } from '../../util/errors.js';
 import type { DownloadProgress } from '../../models/download.js';
 import { resolveModel } from '../../models/manager.js';
-import { findModel } from '../../models/registry.js';
+import { findModel, findWhisperName } from '../../models/registry.js';
 import { WhisperSpeechToText } from './whisper.js';
 
 export interface WhisperFactoryOptions {
@@ -25,16 +25,15 @@ export interface WhisperFactoryOptions {
 export function whisperModelRef(sttModel: string): string {
   const name = sttModel.trim();
   if (looksLikePath(name)) return name;
-  for (const candidate of [name, name.replace(/^whisper-/, ''), `whisper-${name}`]) {
-    const entry = findModel(candidate);
-    if (entry) {
-      if (entry.kind !== 'whisper') {
-        throw new ConfigError('sttModel', `"${sttModel}" is a ${entry.kind} model, not a whisper.cpp model`);
-      }
-      return candidate;
-    }
+  const found = findWhisperName(name);
+  if (!found) return name; // unknown names are reported by resolveModel, which knows the full list
+  if (found.entry.kind !== 'whisper') {
+    throw new ConfigError(
+      'sttModel',
+      `"${sttModel}" is a ${found.entry.kind} model, not a whisper.cpp model`,
+    );
   }
-  return name; // unknown names are reported by resolveModel, which knows the full list
+  return found.ref;
 }
 
 export function createWhisperSpeechToText(
