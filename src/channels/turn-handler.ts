@@ -9,7 +9,7 @@
 import type { VoicePipeline } from '../pipeline/voice-pipeline.js';
 import type { TurnEvent, TurnResult } from '../pipeline/types.js';
 import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
-import { toJuneError } from '../util/errors.js';
+import { isRetryable, toJuneError } from '../util/errors.js';
 import type { AudioStore } from './audio-store.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
 import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './gateway.js';
@@ -46,6 +46,8 @@ function progressOf(e: TurnEvent): { stage: string; data: unknown } | undefined 
       return { stage: 'transcript', data: { text: e.transcript.text, language: e.transcript.language } };
     case 'sentence':
       return { stage: 'sentence', data: { index: e.index, text: e.text } };
+    case 'retract':
+      return { stage: 'retract', data: { sentences: e.sentences } };
     default:
       return undefined;
   }
@@ -134,7 +136,7 @@ export async function runChannelTurn(
     };
   } catch (err) {
     const e = toJuneError(err);
-    const final = !e.retryable || ctx.attempt >= ctx.task.maxAttempts;
+    const final = !isRetryable(e) || ctx.attempt >= ctx.task.maxAttempts;
     if (final && adapter && e.code !== 'cancelled') {
       await ctx
         .once('deliver:error', () =>

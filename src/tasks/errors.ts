@@ -1,7 +1,7 @@
 /**
  * Errors of the task layer and how a thrown value becomes a recorded TaskError.
  */
-import { CancelledError, JuneError } from '../util/errors.js';
+import { isRetryable, JuneError, toJuneError } from '../util/errors.js';
 import type { TaskError } from './types.js';
 
 /** The lease on a task is gone (expired and taken by another worker, or the task finished). */
@@ -21,22 +21,12 @@ export class InvalidTaskError extends JuneError {
 }
 
 /**
- * Records what was thrown. A JuneError keeps its own `retryable` (bad input is final at once). Anything
- * else is an unexpected failure (a bug, a library's network error) and is retried: retries are bounded
- * by maxAttempts, and a transient failure must not lose the user's request.
+ * Records what was thrown. Whether it is retried is decided by `isRetryable`'s one rule
+ * (src/util/errors.ts): retried unless known to be final, bounded by maxAttempts.
  */
 export function describeError(err: unknown): TaskError {
-  if (err instanceof CancelledError || (err instanceof JuneError && err.code === 'cancelled')) {
-    return { code: 'cancelled', message: err.message, retryable: false, userMessage: err.userMessage };
-  }
-  if (err instanceof JuneError) {
-    return { code: err.code, message: err.message, retryable: err.retryable, userMessage: err.userMessage };
-  }
-  if (err instanceof Error && err.name === 'AbortError') {
-    return { code: 'cancelled', message: err.message || 'aborted', retryable: false };
-  }
-  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(err);
-  return { code: 'internal', message: message || 'unknown error', retryable: true };
+  const e = toJuneError(err);
+  return { code: e.code, message: e.message, retryable: isRetryable(e), userMessage: e.userMessage };
 }
 
 /** The error recorded when a worker stopped heartbeating (crashed, was killed, lost its network). */

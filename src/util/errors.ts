@@ -4,6 +4,11 @@
  * Every error that can reach a user carries `userMessage`: one clear sentence, never a stack trace.
  * `code` is stable (used in logs, metrics labels and API errors); `retryable` tells the task layer
  * whether another attempt can help (a corrupt file never gets better, a 503 might).
+ *
+ * The retry rule is BullMQ's: everything is retried (bounded by the task's attempts) unless it is known to
+ * be final. Final are the failures no retry can fix: bad input (audio, validation), a wrong setup, refused
+ * credentials (4xx). `isRetryable` is the one function that decides; the queue backends and the handlers
+ * all ask it.
  */
 export interface JuneErrorOptions {
   code: string;
@@ -11,6 +16,28 @@ export interface JuneErrorOptions {
   retryable?: boolean;
   cause?: unknown;
 }
+
+/**
+ * Codes of failures that no retry can fix: the input, the setup or the credentials are wrong. An error
+ * with one of these codes is final unless it says otherwise (`retryable: true`); every other code is
+ * retried unless it says otherwise.
+ */
+const FINAL_CODES: ReadonlySet<string> = new Set([
+  'config_invalid',
+  'cli_usage',
+  'cancelled',
+  'task_invalid',
+  'lease_lost',
+  'stt_engine_missing',
+  'tts_engine_missing',
+  'stt_language_unsupported',
+  'tts_voice_unknown',
+  'llm_context',
+  'model_not_found',
+  'model_offline',
+  'model_checksum',
+  'model_invalid',
+]);
 
 export class JuneError extends Error {
   readonly code: string;
@@ -22,8 +49,13 @@ export class JuneError extends Error {
     this.name = new.target.name;
     this.code = options.code;
     this.userMessage = options.userMessage ?? message;
-    this.retryable = options.retryable ?? false;
+    this.retryable = options.retryable ?? !FINAL_CODES.has(options.code);
   }
+}
+
+/** A client error (4xx) other than a timeout or a rate limit: the same request fails the same way. */
+function isFinalStatus(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** A configuration value is missing or invalid. `key` is the env/config key that is wrong. */
@@ -70,7 +102,10 @@ export class ProviderError extends JuneError {
   ) {
     super(`${provider}: ${message}`, {
       code: options.code ?? 'provider_error',
-      retryable: options.retryable ?? false,
+      // an answer the server refused (bad request, bad key) is final; a crash, a 5xx or a timeout is not
+      ...(options.retryable !== undefined || isFinalStatus(options.status)
+        ? { retryable: options.retryable ?? false }
+        : {}),
       userMessage:
         options.userMessage ?? 'Something went wrong while I was working on that. Please try again.',
       cause: options.cause,
@@ -136,14 +171,24 @@ export class CancelledError extends JuneError {
   }
 }
 
-/** Turns anything thrown into a JuneError so callers can rely on code/userMessage. */
+/**
+ * Turns anything thrown into a JuneError so callers can rely on code/userMessage. An unexpected error (a
+ * library's `TypeError('fetch failed')`, a bug) becomes a retryable 'internal' error: the task's attempts
+ * bound the retries, and a transient failure must not lose the user's request.
+ */
 export function toJuneError(err: unknown): JuneError {
   if (err instanceof JuneError) return err;
-  if (err instanceof Error && err.name === 'AbortError') return new CancelledError(err.message);
-  const message = err instanceof Error ? err.message : String(err);
-  return new JuneError(message, {
+  if (err instanceof Error && err.name === 'AbortError') return new CancelledError(err.message || 'aborted');
+  const message =
+    err instanceof Error ? err.message : typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
+  return new JuneError(message || 'unknown error', {
     code: 'internal',
     userMessage: 'Something went wrong on my side. Please try again.',
     cause: err,
   });
+}
+
+/** Whether another attempt could help: the one retry rule (see the header). */
+export function isRetryable(err: unknown): boolean {
+  return toJuneError(err).retryable;
 }
