@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,6 +125,38 @@ export async function withoutEngines<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     process.env.PATH = saved;
+  }
+}
+
+/**
+ * Runs `fn` with an `ffmpeg` first on PATH that records its arguments and then runs the real ffmpeg, and
+ * returns the argument lists of every run. Lets a test check what work was asked of ffmpeg (how much it
+ * decoded) instead of how long that took, which depends on the machine's load.
+ */
+export async function withFfmpegSpy<T>(fn: () => Promise<T>): Promise<{ result: T; runs: string[][] }> {
+  const real = run('sh', ['-c', 'command -v ffmpeg']).toString('utf8').trim();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'june-ffmpeg-spy-'));
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = [
+    '#!/bin/sh',
+    // One file per run, one argument per line ($$ is the run's pid, unique while it runs).
+    `printf '%s\\n' "$@" > ${quote(dir)}/run-$$.args`,
+    `exec ${quote(real)} "$@"`,
+    '',
+  ].join('\n');
+  await writeFile(path.join(dir, 'ffmpeg'), script, { mode: 0o755 });
+  const saved = process.env.PATH;
+  process.env.PATH = `${dir}${path.delimiter}${saved ?? ''}`;
+  try {
+    const result = await fn();
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.args'));
+    const runs = await Promise.all(
+      files.map(async (f) => (await readFile(path.join(dir, f), 'utf8')).split('\n').slice(0, -1)),
+    );
+    return { result, runs };
+  } finally {
+    process.env.PATH = saved;
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
