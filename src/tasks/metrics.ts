@@ -7,10 +7,13 @@
 import http from 'node:http';
 import { Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import { LeanCounter, LeanHistogram } from './metric-series.js';
-import type { CapabilityStats, FailOutcome, Task, TaskQueue } from './types.js';
+import type { CapabilityStats, FailOutcome, Task, TaskQueue, WorkerInfo } from './types.js';
 
 const waitBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const runBuckets = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+
+/** Workers re-register every 5 s at most; one silent for a minute is gone. */
+const LIVE_WORKER_MS = 60_000;
 
 type GaugeKey = 'new' | 'delayed' | 'active' | 'retrying' | 'dead' | 'waitingChildren';
 
@@ -60,6 +63,45 @@ export function taskMetrics(registry: Registry = defaultRegistry): TaskMetrics {
   gauge('retrying', 'retrying', 'Tasks that failed and wait for another attempt');
   gauge('dead', 'dead', 'Tasks in the dead-letter queue');
   gauge('waiting_children', 'waitingChildren', 'Parent tasks waiting for their children');
+
+  // live workers per capability, from the queue's worker registry (alerts: work but no worker)
+  let workersSnapshot: { at: number; workers: Promise<WorkerInfo[]> } | undefined;
+  const liveWorkers = async (): Promise<WorkerInfo[]> => {
+    if (!workersSnapshot || Date.now() - workersSnapshot.at > 1000) {
+      const lists = [...queues.keys()].map((q) => q.listWorkers().catch(() => [] as WorkerInfo[]));
+      workersSnapshot = { at: Date.now(), workers: Promise.all(lists).then((all) => all.flat()) };
+    }
+    const seen = new Set<string>();
+    // two watchers of one queue list the same workers; a killed worker stays listed for an hour
+    return (await workersSnapshot.workers).filter((w) => {
+      if (seen.has(w.id) || Date.now() - w.lastHeartbeatAt > LIVE_WORKER_MS) return false;
+      seen.add(w.id);
+      return true;
+    });
+  };
+  new Gauge({
+    name: 'june_workers',
+    help: 'Live workers (heartbeat within their lease) serving each capability',
+    labelNames: ['capability'],
+    registers,
+    async collect() {
+      const workers = await liveWorkers();
+      this.reset();
+      for (const w of workers) for (const capability of w.capabilities) this.inc({ capability });
+    },
+  });
+  new Gauge({
+    name: 'june_circuit_open',
+    help: 'Live workers that found this provider down and paused its capabilities (0: every one closed)',
+    labelNames: ['provider'],
+    registers,
+    async collect() {
+      const workers = await liveWorkers();
+      this.reset();
+      for (const w of workers)
+        for (const c of w.circuits ?? []) this.inc({ provider: c.provider }, c.state === 'closed' ? 0 : 1);
+    },
+  });
 
   const completed = new LeanCounter(
     'june_tasks_completed_total',

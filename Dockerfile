@@ -1,0 +1,81 @@
+# syntax=docker/dockerfile:1
+#
+# June in one image for every role:
+#   docker run … june start                                  web page, HTTP API, channels, workers
+#   docker run … june worker --capabilities voice --metrics-port 9464
+#   docker run … june eval …
+# Two stages: the builder has the C toolchain and npm's dev dependencies (TypeScript, native addons,
+# the pocketsphinx helper); the runtime stage gets only what June runs: Node 20, ffmpeg, espeak-ng,
+# pocketsphinx with its US-English model, bubblewrap, and the built app. Compose file: deploy/compose.yaml.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------- builder
+FROM ${NODE_IMAGE} AS builder
+ENV DEBIAN_FRONTEND=noninteractive
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential pkg-config python3 ca-certificates \
+      libpocketsphinx-dev libsphinxbase-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# onnxruntime-node (pulled in by some audio packages) must not download CUDA builds
+ENV ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+COPY package.json package-lock.json ./
+# dependencies first, so a source change does not reinstall them (prepare builds later, with sources)
+RUN npm ci --no-audit --no-fund --ignore-scripts \
+ && npm rebuild --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY native ./native
+COPY src ./src
+COPY samples ./samples
+RUN npm run build \
+ && sh native/build.sh /opt/june/cache/june/bin \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---------------------------------------------------------------- runtime
+FROM ${NODE_IMAGE} AS runtime
+ENV DEBIAN_FRONTEND=noninteractive
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ffmpeg espeak-ng pocketsphinx pocketsphinx-en-us bubblewrap tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+# June runs as an unprivileged user; /data (tasks.db, conversations) and /models (model cache) are
+# the only places it writes.
+RUN groupadd --system --gid 10001 june \
+ && useradd --system --uid 10001 --gid june --home-dir /home/june --create-home --shell /usr/sbin/nologin june \
+ && mkdir -p /data /models \
+ && chown june:june /data /models
+
+WORKDIR /app
+COPY --from=builder --chown=root:root /src/package.json /src/package-lock.json ./
+COPY --from=builder --chown=root:root /src/node_modules ./node_modules
+COPY --from=builder --chown=root:root /src/dist ./dist
+COPY --from=builder --chown=root:root /src/native ./native
+COPY --from=builder --chown=root:root /src/samples ./samples
+# the prebuilt pocketsphinx helper, newer than its source so native/build.sh never rebuilds it
+COPY --from=builder --chown=root:root /opt/june/cache /opt/june/cache
+RUN ln -s /app/dist/cli/main.js /usr/local/bin/june && chmod 0755 /app/dist/cli/main.js
+
+ENV NODE_ENV=production \
+    XDG_CACHE_HOME=/opt/june/cache \
+    JUNE_DATA_DIR=/data \
+    JUNE_MODELS_DIR=/models \
+    JUNE_HTTP_HOST=0.0.0.0 \
+    JUNE_HTTP_PORT=7117 \
+    JUNE_HEALTH_URL=http://127.0.0.1:7117/health
+
+VOLUME ["/data", "/models"]
+EXPOSE 7117 9464
+USER june:june
+
+# /health of the web server; a worker container sets JUNE_HEALTH_URL to its metrics port
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.JUNE_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["/usr/bin/tini", "--", "june"]
+CMD ["start"]
