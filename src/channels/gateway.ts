@@ -1,7 +1,8 @@
 /**
  * The front door every channel shares. For each inbound message, in this order:
  *   groups: only allowed groups, and only when June is mentioned or replied to;
- *   access: strangers get a pairing code and nothing else (their words never reach the LLM);
+ *   access: strangers get a pairing code and nothing else (their words never reach the LLM), at most once
+ *     per interval; until an owner exists, whoever sends the setup code becomes the owner;
  *   commands: answered at once;
  *   rate limit: a clear "slow down";
  *   attachments: too large / unsupported get a clear sentence;
@@ -25,6 +26,7 @@ export type AcceptOutcome =
   | { kind: 'enqueued'; taskId: string }
   | { kind: 'ignored'; reason: 'group_not_allowed' | 'not_addressed' | 'empty' }
   | { kind: 'stranger' }
+  | { kind: 'owner_paired' }
   | { kind: 'command' }
   | { kind: 'rate_limited' }
   | { kind: 'rejected'; reason: 'too_large' | 'unsupported' };
@@ -64,8 +66,33 @@ export function replyTarget(msg: InboundMessage): ReplyTarget {
 
 const mb = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
 
+/** "/start CODE" or the code alone: what the owner sends to pair with the setup code. */
+const SETUP_MESSAGE = /^(?:\/start(?:@\S+)?\s+)?([A-Za-z2-9][A-Za-z2-9 -]{10,20})$/;
+
 export class ChannelGateway {
   constructor(private readonly deps: GatewayDeps) {}
+
+  /** What a stranger in a private chat is told, if anything; `owner` when they paired as the owner. */
+  private strangerAnswer(msg: InboundMessage): { text: string; owner?: true } | undefined {
+    const { access } = this.deps;
+    const offered = SETUP_MESSAGE.exec(msg.text?.trim() ?? '')?.[1];
+    if (offered && access.claimOwnership(msg.channel, msg.userId, offered, msg.userName))
+      return { text: "Welcome! You're my owner now. Send me a voice message or type to start.", owner: true };
+    if (!access.takeStrangerAnswer(msg.channel, msg.userId)) return undefined;
+    const req = access.requestPairing(msg.channel, msg.userId, msg.chatId, msg.userName);
+    switch (req.kind) {
+      case 'code':
+        return {
+          text:
+            `Hi! I'm a private assistant and I don't know you yet. Your pairing code is ${req.code}. ` +
+            `Ask my owner to run: june pairing approve ${msg.channel} ${req.code} (the code is valid for one hour).`,
+        };
+      case 'too_many_pending':
+        return { text: 'Too many pairing requests are waiting right now. Please try again later.' };
+      case 'cooling_down':
+        return { text: "I can't give you a pairing code right now. Please try again later." };
+    }
+  }
 
   async accept(msg: InboundMessage, adapter: ChannelAdapter): Promise<AcceptOutcome> {
     const { logger } = this.deps;
@@ -91,19 +118,13 @@ export class ChannelGateway {
 
     if (!adapter.authenticatesUsers && !this.deps.access.isAllowed(msg.channel, msg.userId)) {
       // in groups strangers are ignored silently: a pairing code is only ever handed out in private
-      if (msg.chatType === 'private') {
-        const req = this.deps.access.requestPairing(msg.channel, msg.userId, msg.chatId, msg.userName);
-        if (req.kind === 'code') {
-          await say(
-            `Hi! I'm a private assistant and I don't know you yet. Your pairing code is ${req.code}. ` +
-              `Ask my owner to run: june pairing approve ${msg.channel} ${req.code} (the code is valid for one hour).`,
-          );
-        } else {
-          await say('Too many pairing requests are waiting right now. Please try again later.');
-        }
-      }
-      log.info({ paired: false }, 'message from a stranger; not processed');
-      return { kind: 'stranger' };
+      const answer = msg.chatType === 'private' ? this.strangerAnswer(msg) : undefined;
+      if (answer) await say(answer.text);
+      log.info(
+        { paired: answer?.owner ?? false },
+        answer?.owner ? 'the owner paired with the setup code' : 'message from a stranger; not processed',
+      );
+      return answer?.owner ? { kind: 'owner_paired' } : { kind: 'stranger' };
     }
 
     const ref = { channel: msg.channel, chatId: msg.chatId, userId: msg.userId };

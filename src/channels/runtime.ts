@@ -73,7 +73,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
   const { config, queue, logger } = options;
   const db: ChannelDb = openChannelDb(channelDbFile(config.dataDir));
   const conversations = new ConversationStore(db);
-  const access = new AccessControl(db, config.allowUsers);
+  const access = AccessControl.fromConfig(db, config);
   const audio = new AudioStore(path.join(config.dataDir, 'audio'));
   const rl = await rateLimiter(config);
   const gateway = queue

@@ -147,6 +147,12 @@ export const configSchema = z.object({
   telegramApiRoot: z
     .string()
     .url()
+  strangerReplyIntervalMs: int(0)
+    .default(10 * 60 * 1000)
+    .describe('A stranger (not paired) is answered at most once per this many ms'),
+  pairingCooldownMs: int(0)
+    .default(24 * 60 * 60 * 1000)
+    .describe('A revoked or denied user gets no new pairing code for this many ms'),
     .default('https://api.telegram.org')
     .describe('Bot API server; a self-hosted telegram-bot-api lifts the 20 MB download limit'),
   telegramWebhookUrl: z

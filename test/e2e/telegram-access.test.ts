@@ -107,7 +107,8 @@ describe('Telegram access', () => {
   });
 
   it('keeps at most three codes waiting, gives the same code again, and expires codes after an hour', async () => {
-    const j = await start();
+    // answer strangers every time here: the same-code check needs a second answer
+    const j = await start({ JUNE_STRANGER_REPLY_INTERVAL_MS: '0' });
     const strangers = [1, 2, 3, 4].map((i) => tgUser(900 + i, `Stranger${i}`));
     for (const s of strangers) tg.pushMessage({ from: s, chat: privateChat(s), text: 'hi' });
     await tg.waitFor(() => strangers.every((s) => textsTo(s.id).length === 1), 'an answer to every stranger');
@@ -146,6 +147,52 @@ describe('Telegram access', () => {
       db.close();
     }
     expect(llm.requests).toEqual([]);
+  });
+
+  it('strangers holding every pending slot cannot lock the owner out: the setup code pairs the owner', async () => {
+    const j = await start();
+    const strangers = [1, 2, 3].map((i) => tgUser(800 + i, `Squatter${i}`));
+    for (const s of strangers) tg.pushMessage({ from: s, chat: privateChat(s), text: 'let me in' });
+    await tg.waitFor(() => strangers.every((s) => textsTo(s.id).length === 1), 'a code for every stranger');
+    expect(j.runtime.access.pending('telegram')).toHaveLength(3);
+
+    // the owner, not paired yet, asks the CLI for the setup code and sends it to the bot
+    const setup = await juneCli(['pairing', 'setup-code'], j.config.dataDir);
+    expect(setup.stderr).toBe('');
+    const code = setup.stdout.trim();
+    expect(code).toMatch(/^[A-HJ-NP-Z2-9]{12}$/);
+    const olive = tgUser(555, 'Olive');
+    tg.pushMessage({ from: olive, chat: privateChat(olive), text: `/start ${code}` });
+    await tg.waitFor(() => textsTo(olive.id)[0], 'the welcome');
+    expect(textsTo(olive.id)[0]).toMatch(/^Welcome! You're my owner now/);
+    expect(j.runtime.access.roleOf('telegram', String(olive.id))).toBe('owner');
+    tg.pushMessage({ from: olive, chat: privateChat(olive), text: 'good morning' });
+    await tg.waitFor(() => textsTo(olive.id)[1], 'the first answer');
+    expect(textsTo(olive.id)[1]).toBe(echoAnswer('good morning'));
+
+    // the code worked once: nobody else becomes owner with it, and the CLI says there is none any more
+    const intruder = tgUser(556, 'Intruder');
+    tg.pushMessage({ from: intruder, chat: privateChat(intruder), text: code });
+    await tg.waitFor(() => textsTo(intruder.id)[0], 'the answer to the intruder');
+    expect(textsTo(intruder.id)[0]).toBe(
+      'Too many pairing requests are waiting right now. Please try again later.',
+    );
+    expect(j.runtime.access.isAllowed('telegram', String(intruder.id))).toBe(false);
+    expect((await juneCli(['pairing', 'setup-code'], j.config.dataDir)).code).not.toBe(0);
+
+    // the owner drops one code and then the rest; a stranger asking again within the interval hears nothing
+    const [first, ...rest] = j.runtime.access.pending('telegram');
+    const denied = await juneCli(['pairing', 'deny', first!.code], j.config.dataDir);
+    expect(denied).toMatchObject({ code: 0, stdout: `denied ${first!.userName} on telegram\n` });
+    const cleared = await juneCli(['pairing', 'clear'], j.config.dataDir);
+    expect(cleared).toMatchObject({ code: 0, stdout: `dropped ${rest.length} pending codes\n` });
+    expect(j.runtime.access.pending()).toEqual([]);
+    const squatter = strangers[0]!;
+    tg.pushMessage({ from: squatter, chat: privateChat(squatter), text: 'let me in, again' });
+    await tg.waitFor(() => tg.pendingUpdates().length === 0, 'all updates confirmed');
+    expect(textsTo(squatter.id)).toHaveLength(1);
+    expect(j.runtime.access.pending()).toEqual([]);
+    expect(llm.chatRequests()).toHaveLength(1);
   });
 
   it('in groups, answers only in allowed groups and only when mentioned or replied to', async () => {

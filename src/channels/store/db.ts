@@ -1,6 +1,6 @@
 /**
- * The channel layer's SQLite database (conversations, users, pairing codes): one file under
- * JUNE_DATA_DIR, WAL so readers never block the writer, and a schema version to migrate forward.
+ * The channel layer's SQLite database (conversations, users, pairing codes, the owner's setup code): one
+ * file under JUNE_DATA_DIR, WAL so readers never block the writer, and a schema version to migrate forward.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,6 +48,16 @@ const MIGRATIONS: string[] = [
      expires_at INTEGER NOT NULL
    );
    CREATE INDEX pairing_by_user ON pairing_codes(channel, user_id);`,
+  // the owner's setup code, and per stranger: when June last answered them and when their access or
+  // pairing request was taken away (the cool-down before they get a pairing slot again)
+  `CREATE TABLE access_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE strangers (
+     channel TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     answered_at INTEGER,
+     cooldown_since INTEGER,
+     PRIMARY KEY (channel, user_id)
+   );`,
 ];
 
 export type ChannelDb = DatabaseType.Database;

@@ -1,6 +1,8 @@
 /**
- * `june pairing list|approve|revoke|users`: the owner lets people in. The first approved user becomes the
- * owner; approving also greets the new user on their channel when that channel is configured.
+ * `june pairing list|approve|deny|clear|revoke|users|setup-code`: the owner lets people in. The first
+ * approved user becomes the owner; approving also greets the new user on their channel when that channel is
+ * configured. Until an owner exists, `setup-code` prints the code that makes its sender the owner, so
+ * strangers holding every pending slot cannot lock the owner out.
  */
 import type { Command } from 'commander';
 import { AccessControl } from '../../channels/store/access.js';
@@ -10,7 +12,7 @@ import { cliContext } from '../context.js';
 function access(): { ac: AccessControl; close: () => void } {
   const { config } = cliContext();
   const db = openChannelDb(channelDbFile(config.dataDir));
-  return { ac: new AccessControl(db, config.allowUsers), close: () => db.close() };
+  return { ac: AccessControl.fromConfig(db, config), close: () => db.close() };
 }
 
 export function register(program: Command): void {
@@ -55,6 +57,40 @@ export function register(program: Command): void {
         )
         .catch(() => undefined);
       await adapter?.stop().catch(() => undefined);
+    });
+
+  pairing
+    .command('deny')
+    .description('Drop a pending pairing code (its sender gets no new one for pairingCooldownMs)')
+    .argument('<code>', 'the code from `june pairing list`')
+    .action((code: string) => {
+      const { ac, close } = access();
+      const denied = ac.deny(code);
+      close();
+      if (!denied) throw new Error(`no pending code ${code} (codes expire after one hour)`);
+      process.stdout.write(`denied ${denied.userName ?? denied.userId} on ${denied.channel}\n`);
+    });
+
+  pairing
+    .command('clear')
+    .description('Drop every pending pairing code (their senders get no new one for pairingCooldownMs)')
+    .argument('[channel]', 'only this channel')
+    .action((channel?: string) => {
+      const { ac, close } = access();
+      const dropped = ac.clear(channel);
+      close();
+      process.stdout.write(`dropped ${dropped.length} pending code${dropped.length === 1 ? '' : 's'}\n`);
+    });
+
+  pairing
+    .command('setup-code')
+    .description('The code that makes you the owner: send it to your bot (or /start CODE)')
+    .action(() => {
+      const { ac, close } = access();
+      const code = ac.setupCode();
+      close();
+      if (!code) throw new Error('an owner is already paired; use `june pairing approve` to let others in');
+      process.stdout.write(`${code}\n`);
     });
 
   pairing

@@ -42,6 +42,12 @@ export function register(program: Command): void {
           `${channels.length ? ` Channels: ${channels.join(', ')}.` : ' No chat channel token is configured.'}` +
           `${pool ? ` Workers: ${pool.capabilities.join(', ')} × ${pool.concurrency}.` : ''}\n`,
       );
+      // until an owner exists, the setup code lets them in whatever strangers do (never logged)
+      const setupCode = channels.length ? runtime.access.setupCode() : undefined;
+      if (setupCode)
+        process.stderr.write(
+          `No owner yet: send ${setupCode} to your bot (or /start ${setupCode}) to become its owner.\n`,
+        );
       // warm the models in the background so the first message is answered quickly
       void runtime.pipeline
         .get()

@@ -136,6 +136,7 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
       case 'ignored':
         throw new ApiError('invalid_request', 'The message is empty.', 'body.text');
       case 'stranger':
+      case 'owner_paired':
         throw new ApiError('forbidden', 'This user may not talk to June.');
     }
   };
