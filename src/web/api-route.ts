@@ -7,7 +7,10 @@ import type { z } from 'zod';
 import { requireAdmin, type Authenticator, type Caller } from './auth.js';
 import { ApiError } from './errors.js';
 
-/** none: open to anyone; user: any valid token; admin: an admin: token. */
+/**
+ * none: open to anyone (a valid token still names the caller, for answers with more detail to admins);
+ * user: any valid token; admin: an admin: token.
+ */
 export type AuthLevel = 'none' | 'user' | 'admin';
 
 export interface ResponseDoc {
@@ -71,7 +74,9 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
       url: r.url,
       handler: async (req, reply) => {
         const caller: Caller =
-          r.auth === 'none' ? { scope: 'user', userId: '' } : auth.authenticate(req.headers.authorization);
+          r.auth === 'none'
+            ? auth.identify(req.headers.authorization)
+            : auth.authenticate(req.headers.authorization);
         if (r.auth === 'admin') requireAdmin(caller);
         const input: RouteInput<unknown, unknown, unknown> = {
           params: r.params ? parseInput(r.params, req.params, 'path') : undefined,

@@ -88,6 +88,15 @@ export class Authenticator {
     if (!found) throw new ApiError('bad_token', 'The API token is not valid.');
     return { scope: found.scope, userId: found.userId };
   }
+
+  /** The caller on a route open to anyone: who the token names, or an anonymous user (no or bad token). */
+  identify(authorization: string | undefined): Caller {
+    try {
+      return this.authenticate(authorization);
+    } catch {
+      return { scope: 'user', userId: '' };
+    }
+  }
 }
 
 /** Throws forbidden unless the caller has admin scope. */

@@ -213,10 +213,13 @@ export const RedriveResult = z.object({ redriven: z.number().int() });
 export const Health = z.object({ status: z.literal('ok') });
 export const Ready = z.object({
   ready: z.boolean(),
-  checks: z.object({
-    queue: z.string().describe('"ok" or what is wrong'),
-    models: z.string().describe('"ok", "loading", or what is wrong'),
-  }),
+  checks: z
+    .object({
+      queue: z.string().describe('"ok" or what is wrong'),
+      models: z.string().describe('"ok", "loading", "not started", or "failed: " and why'),
+    })
+    .optional()
+    .describe('Only with an admin token'),
 });
 
 export const OpenApiDocument = z.looseObject({

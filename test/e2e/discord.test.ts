@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { wordErrorRate } from '../../src/eval/wer.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { voiceMetrics } from '../../src/observability/metrics.js';
+import { fixedPipeline } from '../../src/channels/pipeline-holder.js';
 import { VoicePipeline } from '../../src/pipeline/voice-pipeline.js';
 import { OpenAiLanguageModel } from '../../src/providers/llm/openai.js';
 import { PocketsphinxSpeechToText } from '../../src/providers/stt/pocketsphinx.js';
@@ -84,7 +85,7 @@ beforeAll(async () => {
     queue,
     logger,
     registry,
-    pipeline: { get: async () => pipeline, close: async () => undefined },
+    pipeline: fixedPipeline(pipeline),
   });
   workers = await startWorkers({ queue, config, registry, logger, metrics: false, idlePollMs: 100 });
 });
@@ -291,7 +292,7 @@ describe('June on Discord with a standalone worker', () => {
     });
     const sharedQueue = await openTaskQueue(config);
     const pipeline = await runtime.pipeline.get();
-    const holder = { get: async () => pipeline, close: async () => undefined };
+    const holder = fixedPipeline(pipeline);
     // `june start --no-workers`: receives and enqueues, runs nothing
     const receiver = await startChannelRuntime({
       config,

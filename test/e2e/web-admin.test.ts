@@ -129,7 +129,8 @@ describe('auth and admin', () => {
 describe('health, metrics and the API description', () => {
   it('serves /health, /ready and /metrics without a token', async () => {
     expect(await getJson('/health')).toEqual({ status: 200, body: { status: 'ok' } });
-    expect(await getJson('/ready')).toEqual({
+    expect(await getJson('/ready')).toEqual({ status: 200, body: { ready: true } });
+    expect(await getJson('/ready', ADMIN)).toEqual({
       status: 200,
       body: { ready: true, checks: { queue: 'ok', models: 'ok' } },
     });

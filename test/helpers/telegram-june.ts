@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { JuneConfig } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { voiceMetrics } from '../../src/observability/metrics.js';
+import { fixedPipeline } from '../../src/channels/pipeline-holder.js';
 import { VoicePipeline } from '../../src/pipeline/voice-pipeline.js';
 import { OpenAiLanguageModel } from '../../src/providers/llm/openai.js';
 import type { PcmAudio, SpeechToText, TextToSpeech } from '../../src/providers/types.js';
@@ -79,7 +80,7 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
     logger,
     registry,
     // the engines belong to the test file, which closes them once at the end
-    pipeline: { get: async () => pipeline, close: async () => undefined },
+    pipeline: fixedPipeline(pipeline),
   });
   const workers = await startWorkers({
     queue,

@@ -48,10 +48,8 @@ export function register(program: Command): void {
         process.stderr.write(
           `No owner yet: send ${setupCode} to your bot (or /start ${setupCode}) to become its owner.\n`,
         );
-      // warm the models in the background so the first message is answered quickly
-      void runtime.pipeline
-        .get()
-        .catch((err: unknown) => logger.warn({ err: String(err) }, 'models not ready yet'));
+      // warm the models in the background so the first message is answered quickly; /ready reports it
+      runtime.pipeline.keepWarm((err) => logger.warn({ err: String(err) }, 'models not ready yet'));
       await new Promise<void>((resolve) => {
         if (pool) drainOnSignals(pool, () => resolve());
         else for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve());

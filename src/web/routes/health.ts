@@ -1,14 +1,27 @@
 /**
- * GET /health (the process answers), GET /ready (the queue answers and the models are loaded) and
- * GET /metrics (Prometheus: the voice pipeline's and the task queue's metrics on the default registry).
+ * GET /health (the process answers), GET /ready (the queue answers and the models are loaded: only
+ * yes or no for anonymous callers, the reasons for admins) and GET /metrics (Prometheus: the voice pipeline's and the task queue's metrics on the default registry).
  */
 import { register as defaultRegistry } from 'prom-client';
+import type { PipelineState } from '../../channels/pipeline-holder.js';
+import { redactedMessage } from '../../util/redact.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
 import type { WebDeps } from '../deps.js';
 import { Health, Ready } from '../schemas.js';
 
-/** How long /ready waits for the models before answering "loading". */
-const READY_WAIT_MS = 200;
+/** The models check as /ready shows it to an admin. */
+function modelsCheck(state: PipelineState): string {
+  switch (state.status) {
+    case 'ready':
+      return 'ok';
+    case 'failed':
+      return `failed: ${redactedMessage(state.error)}`;
+    case 'loading':
+      return 'loading';
+    case 'idle':
+      return 'not started';
+  }
+}
 
 export function healthRoutes(deps: WebDeps): AnyRoute[] {
   return [
@@ -29,24 +42,22 @@ export function healthRoutes(deps: WebDeps): AnyRoute[] {
       tag: 'health',
       auth: 'none',
       summary: 'Readiness: the task queue answers and the models are loaded',
-      description: 'Asking also starts loading the models when nothing has yet.',
+      description:
+        'Reports the state of the warm-up that `june start` runs (and retries) in the background; asking ' +
+        'never starts work. Without a token the answer is only `ready`; an admin token also gets `checks`.',
       responses: {
         200: { description: 'Ready', schema: Ready },
-        503: { description: 'Not ready; checks say why', schema: Ready },
+        503: { description: 'Not ready (with an admin token, checks say why)', schema: Ready },
       },
-      async handler({ reply }) {
+      async handler({ caller, reply }) {
         const queue = await deps.queue.stats().then(
           () => 'ok',
-          (err: unknown) => `unreachable: ${err instanceof Error ? err.message : String(err)}`,
+          (err: unknown) => `unreachable: ${redactedMessage(err)}`,
         );
-        const timeout = new Promise<string>((r) => setTimeout(() => r('loading'), READY_WAIT_MS).unref());
-        const loaded = deps.runtime.pipeline.get().then(
-          () => 'ok',
-          (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`,
-        );
-        const models = await Promise.race([loaded, timeout]);
+        const models = modelsCheck(deps.runtime.pipeline.state());
         const ready = queue === 'ok' && models === 'ok';
-        return reply.status(ready ? 200 : 503).send({ ready, checks: { queue, models } });
+        const body = caller.scope === 'admin' ? { ready, checks: { queue, models } } : { ready };
+        return reply.status(ready ? 200 : 503).send(body);
       },
     }),
     defineRoute({
