@@ -10,6 +10,7 @@ import { runCli } from './run.js';
 import * as ask from './commands/ask.js';
 import * as config from './commands/config.js';
 import * as doctor from './commands/doctor.js';
+import * as evalCmd from './commands/eval.js';
 import * as models from './commands/models.js';
 import * as pairing from './commands/pairing.js';
 import * as speak from './commands/speak.js';
@@ -35,5 +36,6 @@ pairing.register(program);
 tasks.register(program);
 worker.register(program);
 workers.register(program);
+evalCmd.register(program);
 
 await runCli(program, process.argv);

