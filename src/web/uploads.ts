@@ -1,16 +1,20 @@
 /**
  * Recordings sent to the web API, kept under JUNE_DATA_DIR/uploads/<id> until their task is done. A file is
  * written and flushed BEFORE its task is enqueued, so a task never points at audio that a crash lost; any
- * worker sharing the data directory can read it. Ids are random and checked, so no path can escape.
+ * worker sharing the data directory can read it. Ids are random and checked, so no path can escape. The
+ * folder is the owner's only (0700, files 0600).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { ensurePrivateDirAsync, PRIVATE_FILE_MODE, tightenExistingDir } from '../util/private-files.js';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 export class UploadStore {
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    tightenExistingDir(dir);
+  }
 
   static forDataDir(dataDir: string): UploadStore {
     return new UploadStore(path.join(dataDir, 'uploads'));
@@ -22,11 +26,11 @@ export class UploadStore {
 
   /** Stores the bytes durably (fsync, then rename) and returns the new upload id. */
   async save(data: Buffer): Promise<string> {
-    await fs.mkdir(this.dir, { recursive: true });
+    await ensurePrivateDirAsync(this.dir);
     const id = randomBytes(18).toString('base64url');
     const file = this.file(id)!;
     const tmp = `${file}.tmp`;
-    const handle = await fs.open(tmp, 'w');
+    const handle = await fs.open(tmp, 'w', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(data);
       await handle.sync();

@@ -2,10 +2,10 @@
  * The channel layer's SQLite database (conversations, users, pairing codes, the owner's setup code): one
  * file under JUNE_DATA_DIR, WAL so readers never block the writer, and a schema version to migrate forward.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type DatabaseType from 'better-sqlite3';
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../../util/private-files.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE conversations (
@@ -63,7 +63,8 @@ const MIGRATIONS: string[] = [
 export type ChannelDb = DatabaseType.Database;
 
 export function openChannelDb(file: string): ChannelDb {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  // conversations and reasoning: owner-only, whatever the umask
+  preparePrivateDatabase(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -3,9 +3,8 @@
  * standalone `june worker`s on the same machine) can share the file; they notice each other's writes
  * through SQLite's data_version, so an idle worker picks up a task enqueued elsewhere within `pollMs`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { preparePrivateDatabase } from '../../util/private-files.js';
 import { validateSpec } from '../ids.js';
 import type {
   CapabilityStats,
@@ -42,7 +41,8 @@ export interface SqliteQueueOptions extends QueueOptions {
 
 export async function openSqliteQueue(options: SqliteQueueOptions): Promise<SqliteTaskQueue> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
-  fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+  // tasks hold the users' messages: owner-only, whatever the umask
+  preparePrivateDatabase(options.file);
   const db = new BetterSqlite3(options.file);
   try {
     applySchema(db);
