@@ -100,6 +100,31 @@ describe('fake OpenAI server', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(13 * 15 - 5);
   });
 
+  it('holds the echo answer after its first sentence until holdAfterFirstSentence settles', async () => {
+    let release = () => {};
+    server = await startFakeOpenAiServer({
+      echo: { holdAfterFirstSentence: new Promise<void>((r) => (release = r)) },
+    });
+    const res = await post(server.url, { stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    const content = () => [...received.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('');
+    // Everything up to the first token after the sentence end arrives; then nothing until released.
+    while (!content().includes('You said: hi. That')) {
+      const { value, done } = await reader.read();
+      expect(done).toBe(false);
+      received += decoder.decode(value, { stream: true });
+    }
+    expect(content()).toBe('You said: hi. That');
+    expect(server.chatRequests()[0]!.finished).toBe(false);
+    release();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) received += decoder.decode(r.value);
+    expect(content()).toBe(echoAnswer('hi'));
+    expect(received).toContain('[DONE]');
+    expect(server.chatRequests()[0]!.finished).toBe(true);
+  });
+
   it('answers a non-streaming request with one chat.completion', async () => {
     server = await startFakeOpenAiServer();
     const res = await post(server.url, { model: 'm', messages: [{ role: 'user', content: 'hello' }] });

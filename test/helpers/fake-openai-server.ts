@@ -62,6 +62,8 @@ export interface RecordedRequest {
   rawBody: Buffer;
   /** True once the client closed the connection before the response was complete. */
   clientClosed: boolean;
+  /** True once the whole response was handed to the connection. */
+  finished: boolean;
 }
 
 export interface EchoOptions {
@@ -76,6 +78,12 @@ export interface EchoOptions {
   reasoning?: boolean | 'auto' | string;
   /** The field carrying it. Default 'reasoning_content'. */
   reasoningField?: 'reasoning_content' | 'reasoning';
+  /**
+   * Holds the answer after its first sentence (once the next token is sent, so a segmenter can see the
+   * boundary) until this settles or the client goes away. A test releases it when the client has shown
+   * what it does mid-stream (e.g. spoken that sentence), so the order of events does not depend on speed.
+   */
+  holdAfterFirstSentence?: Promise<unknown>;
 }
 
 export type RouteHandler = (
@@ -90,6 +98,8 @@ export interface FakeOpenAiServerOptions {
   echo?: EchoOptions;
   /** Extra routes by exact path (no query), e.g. { '/v1/audio/speech': handler }. */
   routes?: Record<string, RouteHandler>;
+  /** Listen on this port (a server restarted at the same address); default: any free port. */
+  port?: number;
 }
 
 export interface FakeOpenAiServer {
@@ -143,8 +153,10 @@ export async function startFakeOpenAiServer(
       body: parseJsonBody(rawBody),
       rawBody,
       clientClosed: false,
+      finished: false,
     };
     fake.requests.push(record);
+    res.on('finish', () => (record.finished = true));
     res.on('close', () => {
       if (!res.writableFinished) record.clientClosed = true;
     });
@@ -177,7 +189,7 @@ export async function startFakeOpenAiServer(
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
 
@@ -310,10 +322,18 @@ async function playEcho(
     ...reasoningTokens.map((t) => ({ [field]: t })),
     ...answerTokens.map((t) => ({ content: t })),
   ];
+  let answerSoFar = '';
+  let hold = echo.holdAfterFirstSentence;
   for (const [i, delta] of tokens.entries()) {
     if (i > 0 && echo.tokenDelayMs) await wait(echo.tokenDelayMs, res);
     if (res.destroyed) return;
     res.write(sseEvent(chunk(delta)));
+    if (typeof delta.content === 'string') answerSoFar += delta.content;
+    if (hold && /[.!?]\s+\S/.test(answerSoFar)) {
+      await Promise.race([hold, closed(res)]);
+      hold = undefined;
+      if (res.destroyed) return;
+    }
   }
   res.write(sseEvent(chunk({ content: '' }, 'stop')));
   if (body.stream_options?.include_usage)
@@ -360,6 +380,11 @@ function parseJsonBody(raw: Buffer): RecordedBody | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Settles when the connection closes. */
+function closed(res: ServerResponse): Promise<void> {
+  return res.destroyed ? Promise.resolve() : new Promise((resolve) => res.once('close', () => resolve()));
 }
 
 /** Waits `ms`, cut short when the client goes away (there is nobody left to answer). */
