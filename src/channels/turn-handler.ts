@@ -5,16 +5,20 @@
  *
  * Failures: bad audio (non-retryable) is answered with its clear sentence and the task ends dead with the
  * reason kept; other failures are retried by the queue, and the user hears about them on the last attempt.
+ * While a provider is down (a model server restarting) the task waits in the queue; the user is told once.
  */
 import type { VoicePipeline } from '../pipeline/voice-pipeline.js';
 import type { TurnEvent, TurnResult } from '../pipeline/types.js';
 import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
-import { isRetryable, toJuneError } from '../util/errors.js';
+import { outageOf, toJuneError } from '../util/errors.js';
 import type { AudioStore } from './audio-store.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
 import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './gateway.js';
 import type { ConversationStore, VoiceMode } from './store/conversations.js';
 import type { ChannelAdapter } from './types.js';
+
+/** Told once per message while a provider it needs is down and the task waits for it. */
+export const OUTAGE_NOTICE = "I'm having trouble thinking right now; I'll answer as soon as I can.";
 
 export interface ChannelTurnResult {
   status: TurnResult['status'];
@@ -136,16 +140,16 @@ export async function runChannelTurn(
     };
   } catch (err) {
     const e = toJuneError(err);
-    const final = !isRetryable(e) || ctx.attempt >= ctx.task.maxAttempts;
-    if (final && adapter && e.code !== 'cancelled') {
-      await ctx
-        .once('deliver:error', () =>
-          sendWithRetry(() => adapter.sendText(target, e.userMessage), deliveryOpts),
-        )
+    const retried = ctx.willRetry(e);
+    const tell = (step: string, text: string) =>
+      ctx
+        .once(step, () => sendWithRetry(() => adapter!.sendText(target, text), deliveryOpts))
         .catch((sendErr: unknown) =>
           ctx.logger.warn({ err: String(sendErr) }, 'could not tell the user about the failure'),
         );
-    }
+    // the task waits in the queue while a model server restarts: say so once, not at every probe
+    if (retried && adapter && outageOf(e)) await tell('deliver:outage', OUTAGE_NOTICE);
+    if (!retried && adapter && e.code !== 'cancelled') await tell('deliver:error', e.userMessage);
     throw e;
   } finally {
     clearInterval(timer);

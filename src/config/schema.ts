@@ -2,7 +2,8 @@
  * June's one configuration schema. Every option has a default and a one-line doc (`.describe`).
  *
  * Keys are camelCase here and in the config file; the environment variable is JUNE_ + SCREAMING_SNAKE of
- * the key (llmBaseUrl → JUNE_LLM_BASE_URL). Options marked secret are redacted by `june config` and logs.
+ * the key (llmBaseUrl → JUNE_LLM_BASE_URL). Options marked `.meta({ secret: true })` are redacted by
+ * `june config`, logs and error messages.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -42,7 +43,7 @@ export const configSchema = z.object({
     .string()
     .default('Qwen/Qwen3-30B-A3B-Thinking-2507')
     .describe('Model name sent to the OpenAI-compatible server'),
-  llmApiKey: z.string().optional().describe('API key for the LLM server (secret)'),
+  llmApiKey: z.string().optional().meta({ secret: true }).describe('API key for the LLM server (secret)'),
   llmModelPath: z
     .string()
     .optional()
@@ -69,14 +70,14 @@ export const configSchema = z.object({
   // ----- STT
   sttBaseUrl: z.string().url().optional().describe('OpenAI-compatible /v1/audio/transcriptions base URL'),
   sttModel: z.string().default('base.en').describe('STT model: whisper.cpp model name or server model name'),
-  sttApiKey: z.string().optional().describe('API key for the STT server (secret)'),
+  sttApiKey: z.string().optional().meta({ secret: true }).describe('API key for the STT server (secret)'),
   sttLanguage: z.string().default('auto').describe('Spoken language hint ("auto" to detect where supported)'),
 
   // ----- TTS
   ttsBaseUrl: z.string().url().optional().describe('OpenAI-compatible /v1/audio/speech base URL'),
   ttsModel: z.string().default('kokoro').describe('TTS model name sent to the speech server'),
   ttsVoice: z.string().optional().describe('Voice name; default: chosen by language'),
-  ttsApiKey: z.string().optional().describe('API key for the TTS server (secret)'),
+  ttsApiKey: z.string().optional().meta({ secret: true }).describe('API key for the TTS server (secret)'),
 
   // ----- storage
   modelsDir: z.string().default(defaultModelsDir).describe('Model cache directory'),
@@ -122,6 +123,20 @@ export const configSchema = z.object({
   taskLeaseMs: int(1000).default(30_000).describe('Lease on an active task; expired leases are retried'),
   workerCapabilities: list.default(['voice', 'chat']).describe('Capabilities of in-process workers'),
   workerConcurrency: int(1, 256).default(2).describe('Tasks a worker runs at once'),
+  taskRetryBaseMs: int(1)
+    .default(1000)
+    .describe('First retry delay of a failed task; doubles per attempt, with jitter'),
+  circuitOpenMs: int(1)
+    .default(2000)
+    .describe('Pause of a capability after its provider was found down; doubles per failed probe'),
+  circuitMaxOpenMs: int(1)
+    .default(15_000)
+    .describe('Longest pause between two probes of a provider that is down'),
+  providerOutageMaxMs: int(0)
+    .default(300_000)
+    .describe(
+      'How long queued tasks wait for a provider that is down (a model server restart) before they fail as usual',
+    ),
 
   // ----- channels (shared)
   allowUsers: list
@@ -134,6 +149,17 @@ export const configSchema = z.object({
     .default(10)
     .describe('Messages a user may send per minute (token bucket refill)'),
   rateLimitBurst: int(1).default(5).describe('Messages a user may send in a quick burst'),
+  strangerReplyIntervalMs: int(0)
+    .default(10 * 60 * 1000)
+    .describe('A stranger (not paired) is answered at most once per this many ms'),
+  pairingCooldownMs: int(0)
+    .default(24 * 60 * 60 * 1000)
+    .describe('A revoked or denied user gets no new pairing code for this many ms'),
+  inboundMaxAttempts: int(1, 1000)
+    .default(5)
+    .describe(
+      'Tries to take in a received Telegram update before it is parked as a task (its chat goes on; dead letters can be redriven)',
+    ),
   historyMaxTokens: int(0)
     .default(3000)
     .describe('Conversation history sent to the LLM, in (estimated) tokens'),
@@ -143,16 +169,14 @@ export const configSchema = z.object({
     .describe('Default voice reply policy: auto = voice when the user spoke'),
 
   // ----- Telegram
-  telegramToken: z.string().optional().describe('Telegram bot token from @BotFather (secret)'),
+  telegramToken: z
+    .string()
+    .optional()
+    .meta({ secret: true })
+    .describe('Telegram bot token from @BotFather (secret)'),
   telegramApiRoot: z
     .string()
     .url()
-  strangerReplyIntervalMs: int(0)
-    .default(10 * 60 * 1000)
-    .describe('A stranger (not paired) is answered at most once per this many ms'),
-  pairingCooldownMs: int(0)
-    .default(24 * 60 * 60 * 1000)
-    .describe('A revoked or denied user gets no new pairing code for this many ms'),
     .default('https://api.telegram.org')
     .describe('Bot API server; a self-hosted telegram-bot-api lifts the 20 MB download limit'),
   telegramWebhookUrl: z
@@ -165,7 +189,7 @@ export const configSchema = z.object({
     .describe('Largest file the Bot API lets bots download (20 MB on the public server)'),
 
   // ----- Discord
-  discordToken: z.string().optional().describe('Discord bot token (secret)'),
+  discordToken: z.string().optional().meta({ secret: true }).describe('Discord bot token (secret)'),
   discordApiBase: z.string().url().default('https://discord.com/api').describe('Discord REST API base URL'),
   discordGatewayUrl: z
     .string()
@@ -177,8 +201,31 @@ export const configSchema = z.object({
   httpPort: int(0, 65535).default(7117).describe('Port of the web page and HTTP API (0 = any free port)'),
   apiTokens: list
     .default([])
+    .meta({ secret: true })
     .describe('Bearer tokens for the HTTP API, comma-separated; prefix admin: for admin scope (secret)'),
   web: bool.default(true).describe('Serve the web page and HTTP API with `june start`'),
+
+  // ----- sandbox (commands run for the coding agent and `june sandbox exec`)
+  sandbox: z
+    .enum(['bubblewrap', 'docker', 'none'])
+    .default('bubblewrap')
+    .describe('Sandbox backend; none = plain subprocess with no isolation (explicit opt-in only)'),
+  sandboxTimeoutMs: int(100).default(120_000).describe('Wall-clock limit of one sandboxed command'),
+  sandboxMemoryMb: int(16).default(1024).describe('Memory (address space) limit of a sandboxed command'),
+  sandboxCpuSeconds: int(1).default(300).describe('CPU-time limit of each sandboxed process'),
+  sandboxMaxProcesses: int(4).default(256).describe('Processes a sandboxed command may run at once'),
+  sandboxFileSizeMb: int(1).default(256).describe('Largest file a sandboxed command may write'),
+  sandboxDiskMb: int(1).default(1024).describe('Workspace size past which a sandboxed command is killed'),
+  sandboxOutputBytes: int(1024)
+    .default(64 * 1024)
+    .describe('Output kept per stream (head and tail; the middle is elided with a note)'),
+  sandboxDockerImage: z
+    .string()
+    .default('python:3.12-slim')
+    .describe('Image the docker sandbox runs commands in'),
+  sandboxUid: int(1, 2 ** 31 - 1)
+    .default(65534)
+    .describe('Host user id sandboxed commands run as when June runs as root'),
 
   // ----- observability
   logLevel: z
@@ -191,17 +238,15 @@ export const configSchema = z.object({
 export type JuneConfig = z.output<typeof configSchema>;
 export type JuneConfigInput = z.input<typeof configSchema>;
 
-/** Keys whose values are never printed. */
-export const secretKeys: ReadonlySet<keyof JuneConfig> = new Set<keyof JuneConfig>([
-  'llmApiKey',
-  'sttApiKey',
-  'ttsApiKey',
-  'telegramToken',
-  'discordToken',
-  'apiTokens',
-]);
-
 export const configKeys = Object.keys(configSchema.shape) as (keyof JuneConfig)[];
+
+/**
+ * Keys whose values are never printed nor logged, and are scrubbed from every error: those marked
+ * `.meta({ secret: true })` above. (A password inside a URL option is handled by src/util/redact.ts.)
+ */
+export const secretKeys: ReadonlySet<keyof JuneConfig> = new Set(
+  configKeys.filter((k) => configSchema.shape[k].meta()?.secret === true),
+);
 
 /** llmBaseUrl → JUNE_LLM_BASE_URL */
 export function envNameFor(key: string): string {

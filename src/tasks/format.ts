@@ -109,10 +109,16 @@ export function formatStats(stats: CapabilityStats[]): string {
 /** A worker that has not reported for this long is shown as gone (it reports every few seconds). */
 export const WORKER_STALE_MS = 30_000;
 
+/** The providers a worker found down, with the capabilities it paused: "openai-llm open (chat)". */
+function circuits(w: WorkerInfo): string {
+  const down = (w.circuits ?? []).filter((c) => c.state !== 'closed');
+  return down.map((c) => `${c.provider} ${c.state} (${c.capabilities.join(',')})`).join('; ') || '-';
+}
+
 export function formatWorkers(workers: WorkerInfo[], now = Date.now()): string {
   if (workers.length === 0) return 'no workers\n';
   return table([
-    ['ID', 'STATUS', 'CAPABILITIES', 'LOAD', 'RUNNING', 'HEARTBEAT', 'HOST/PID'],
+    ['ID', 'STATUS', 'CAPABILITIES', 'LOAD', 'RUNNING', 'HEARTBEAT', 'HOST/PID', 'PROVIDERS DOWN'],
     ...workers.map((w) => [
       w.id,
       now - w.lastHeartbeatAt > WORKER_STALE_MS ? 'gone?' : 'up',
@@ -121,6 +127,7 @@ export function formatWorkers(workers: WorkerInfo[], now = Date.now()): string {
       w.activeTaskIds.join(',') || '-',
       ago(w.lastHeartbeatAt, now),
       `${w.host}/${w.pid}`,
+      circuits(w),
     ]),
   ]);
 }

@@ -24,6 +24,12 @@ export interface HandlerContext<P = unknown> {
   once<T>(step: string, fn: () => Promise<T>): Promise<T>;
   /** A parent's children with their results (or errors, under the 'continue' policy). */
   children(): Promise<ChildSummary[]>;
+  /**
+   * Whether the task runs again after failing with `err`: the one retry rule with the attempts left, or a
+   * provider outage that the task waits out in the queue. A handler tells the user about a failure only
+   * when this is false.
+   */
+  willRetry(err: unknown): boolean;
   logger: Logger;
 }
 

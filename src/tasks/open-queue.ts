@@ -9,7 +9,7 @@ import type { QueueOptions, TaskQueue } from './types.js';
 
 export type QueueConfig = Pick<
   JuneConfig,
-  'queue' | 'redisUrl' | 'dataDir' | 'taskMaxAttempts' | 'taskLeaseMs'
+  'queue' | 'redisUrl' | 'dataDir' | 'taskMaxAttempts' | 'taskLeaseMs' | 'taskRetryBaseMs'
 >;
 
 export interface OpenQueueOptions extends QueueOptions {
@@ -25,6 +25,7 @@ export async function openTaskQueue(config: QueueConfig, options: OpenQueueOptio
   const common: QueueOptions = {
     maxAttempts: config.taskMaxAttempts,
     leaseMs: config.taskLeaseMs,
+    retryBaseMs: config.taskRetryBaseMs,
     ...options,
   };
   if (config.queue === 'bullmq') {

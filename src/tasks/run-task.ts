@@ -8,7 +8,8 @@
  * signal, the child logger and the handler's stop hook are only made when something needs them.
  */
 import type { Logger } from '../observability/logger.js';
-import { CancelledError, JuneError } from '../util/errors.js';
+import { CancelledError, isRetryable, JuneError, outageOf } from '../util/errors.js';
+import type { CircuitBreakers } from './circuit.js';
 import { LeaseLostError } from './errors.js';
 import type { HandlerContext, HandlerRegistry } from './handlers.js';
 import type { TaskMetrics } from './metrics.js';
@@ -27,6 +28,8 @@ export interface RunEnv {
   stopping(): boolean;
   /** Running tasks: the pool's ticker beats them and a timed-out drain stops them. */
   running: Map<string, RunningTask>;
+  /** Pauses a capability while a provider it needs is down. */
+  circuits?: CircuitBreakers | undefined;
 }
 
 export interface RunningTask {
@@ -60,6 +63,8 @@ class Attempt implements RunningTask, HandlerContext {
   private interrupt: ((error: Error) => void) | undefined;
   private beating = false;
   private log: Logger | undefined;
+  /** The outage decision for the error it was made for: the handler and the failure record share it. */
+  private outage: { err: unknown; wait: boolean } | undefined;
 
   constructor(
     private readonly env: RunEnv,
@@ -86,7 +91,7 @@ class Attempt implements RunningTask, HandlerContext {
   }
 
   // bound functions, made on first use: handlers destructure their context ({ task, reportProgress, once })
-  private bound: Partial<Pick<HandlerContext, 'reportProgress' | 'once' | 'children'>> = {};
+  private bound: Partial<Pick<HandlerContext, 'reportProgress' | 'once' | 'children' | 'willRetry'>> = {};
 
   get reportProgress(): HandlerContext['reportProgress'] {
     return (this.bound.reportProgress ??= async (stage: string, data?: unknown) => {
@@ -101,6 +106,21 @@ class Attempt implements RunningTask, HandlerContext {
 
   get children(): HandlerContext['children'] {
     return (this.bound.children ??= () => this.env.queue.children(this.task.id));
+  }
+
+  get willRetry(): HandlerContext['willRetry'] {
+    return (this.bound.willRetry ??= (err: unknown) =>
+      this.waitsForProvider(err) || (isRetryable(err) && this.attempt < this.task.maxAttempts));
+  }
+
+  /** True when `err` says a provider is down and the task waits for it (given back, attempt kept). */
+  private waitsForProvider(err: unknown): boolean {
+    if (this.outage && this.outage.err === err) return this.outage.wait;
+    const provider = outageOf(err);
+    const wait =
+      provider !== undefined && (this.env.circuits?.outage(provider, this.task.capability) ?? false);
+    this.outage = { err, wait };
+    return wait;
   }
 
   // ---------------------------------------------------------------- control
@@ -161,7 +181,8 @@ class Attempt implements RunningTask, HandlerContext {
     env.metrics?.observeStart(task, lease.attempt, this.since);
     try {
       const result = await this.runHandler();
-      const claimNext = !env.stopping();
+      env.circuits?.succeeded(task.capability);
+      const claimNext = !env.stopping() && !env.circuits?.paused(task.capability);
       const next = await queue.complete(lease, result, { claimNext });
       this.settle('completed');
       return next ?? (claimNext ? 'drained' : undefined);
@@ -187,6 +208,15 @@ class Attempt implements RunningTask, HandlerContext {
       this.settle('released');
       return;
     }
+    if (this.stopReason !== 'cancel' && this.waitsForProvider(err)) {
+      this.logger.warn({ err }, 'provider is down; the task waits in the queue for it');
+      await queue
+        .release(this.lease)
+        .catch((e: unknown) => this.logger.warn({ err: e }, 'could not give the task back'));
+      this.settle('released');
+      return;
+    }
+    this.env.circuits?.settled(this.task.capability);
     const error = this.stopReason === 'cancel' ? new CancelledError('cancelled by request') : err;
     try {
       const outcome = await queue.fail(this.lease, error);

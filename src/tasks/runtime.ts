@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.js';
 import type { JuneConfig } from '../config/schema.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { sleep } from '../util/abort.js';
+import { CircuitBreakers, type CircuitSettings, type CircuitState } from './circuit.js';
 import { defaultHandlerRegistry, type HandlerRegistry } from './handlers.js';
 import { loadHandlerModules } from './handler-modules.js';
 import { taskMetrics, type TaskMetrics } from './metrics.js';
@@ -37,6 +38,8 @@ export interface StartWorkersOptions {
   idlePollMs?: number;
   /** How long a drain waits for running tasks (default 30 s). */
   drainTimeoutMs?: number;
+  /** Circuit breaker timing; default: the config's circuitOpenMs, circuitMaxOpenMs, providerOutageMaxMs. */
+  circuits?: Partial<CircuitSettings>;
   logger?: Logger;
   /** Metrics to record into; default: the default prom-client registry's. `false`: none. */
   metrics?: TaskMetrics | false;
@@ -50,6 +53,8 @@ export interface WorkerPool {
   readonly capabilities: readonly string[];
   readonly concurrency: number;
   activeTaskIds(): string[];
+  /** The circuit breakers of the providers this pool has seen down. */
+  circuits(): CircuitState[];
   /** Drains and stops; resolves when every slot has stopped. Idempotent. */
   stop(): Promise<void>;
 }
@@ -91,6 +96,19 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
 
   const stopController = new AbortController();
   const running = new Map<string, RunningTask>();
+  const circuits = new CircuitBreakers(
+    {
+      openMs: options.circuits?.openMs ?? config?.circuitOpenMs ?? 2000,
+      maxOpenMs: options.circuits?.maxOpenMs ?? config?.circuitMaxOpenMs ?? 15_000,
+      outageMaxMs: options.circuits?.outageMaxMs ?? config?.providerOutageMaxMs ?? 300_000,
+    },
+    (state) => {
+      const level = state.state === 'open' ? 'warn' : 'info';
+      env.logger[level]({ circuit: state }, `provider ${state.provider}: circuit ${state.state}`);
+      // the registry shows it at once (`june workers ls`, the admin API), not at the next maintenance round
+      void queue.registerWorker(info()).catch(() => undefined);
+    },
+  );
   const env: RunEnv = {
     queue,
     registry,
@@ -100,6 +118,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     onSettled: options.onSettled,
     stopping: () => stopController.signal.aborted,
     running,
+    circuits,
   };
 
   const info = (): WorkerInfo => ({
@@ -112,7 +131,17 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     pid: process.pid,
     startedAt,
     lastHeartbeatAt: Date.now(),
+    ...(circuits.states().length ? { circuits: circuits.states() } : {}),
   });
+
+  /** Waits for work of the capabilities not paused, or until a paused one may be probed. */
+  const idle = async (): Promise<void> => {
+    const probeIn = circuits.nextProbeInMs();
+    const maxMs = probeIn === undefined ? idlePollMs : Math.min(idlePollMs, probeIn);
+    const awake = capabilities.filter((c) => !circuits.paused(c));
+    if (awake.length) await queue.waitForWork(awake, maxMs, stopController.signal);
+    else await sleep(maxMs, stopController.signal).catch(() => undefined);
+  };
 
   const slot = async (index: number): Promise<void> => {
     let lease: Lease | undefined;
@@ -122,9 +151,11 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     while (!stopController.signal.aborted) {
       try {
         if (!lease) {
-          // the queue just said it has nothing: wait first rather than ask again at once
-          if (drained) await queue.waitForWork(capabilities, idlePollMs, stopController.signal);
-          lease = await queue.claim(rotate(capabilities, turn++), id);
+          // the queue just said it has nothing (or every capability is paused): wait first
+          if (drained) await idle();
+          const offered = circuits.claimable(rotate(capabilities, turn++));
+          lease = offered.length ? await queue.claim(offered, id) : undefined;
+          circuits.claimed(offered, lease?.task.capability);
           drained = !lease;
           if (!lease) continue;
         }
@@ -196,6 +227,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     capabilities,
     concurrency,
     activeTaskIds: () => [...running.keys()],
+    circuits: () => circuits.states(),
     stop,
   };
 }

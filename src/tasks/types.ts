@@ -4,6 +4,8 @@
  * tasks of that capability under a lease, run them, and record the outcome.
  */
 
+import type { CircuitState } from './circuit.js';
+
 /**
  * queued → active → completed | retrying (failed, will run again after a backoff) | dead | cancelled.
  * A parent waits in 'waiting-children' until its children have settled.
@@ -177,6 +179,8 @@ export interface WorkerInfo {
   pid: number;
   startedAt: number;
   lastHeartbeatAt: number;
+  /** Providers this worker found down, with the capabilities it paused for them (absent: none). */
+  circuits?: CircuitState[];
 }
 
 export interface ListFilter {

@@ -192,3 +192,19 @@ export function toJuneError(err: unknown): JuneError {
 export function isRetryable(err: unknown): boolean {
   return toJuneError(err).retryable;
 }
+
+/** Codes of a provider's server going away mid-answer (restarted, crashed). */
+const OUTAGE_CODES: ReadonlySet<string> = new Set(['llm_stream_interrupted', 'speech_server_dropped']);
+
+/**
+ * The provider whose server is down when `err` says so (unreachable, a 5xx, a stream cut off), else
+ * undefined. The task layer pauses that provider's work while it is down instead of spending attempts.
+ */
+export function outageOf(err: unknown): string | undefined {
+  if (!(err instanceof ProviderError) || !err.retryable) return undefined;
+  const down =
+    err instanceof ProviderUnavailableError ||
+    (err.status !== undefined && err.status >= 500) ||
+    OUTAGE_CODES.has(err.code);
+  return down ? err.provider : undefined;
+}
