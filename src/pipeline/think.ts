@@ -28,7 +28,7 @@ export async function think(
 ): Promise<Reply> {
   const { clock, timings, emit, config, input } = turn;
   const { llm } = turn.deps;
-  const segmenter = new SentenceSegmenter();
+  let segmenter = new SentenceSegmenter();
   let sentenceIndex = 0;
   const pushSentences = (sentences: string[]) => {
     for (const sentence of sentences) {
@@ -43,6 +43,16 @@ export async function think(
     toolCalls: [],
     pushSentences,
     flush: () => segmenter.flush(),
+  };
+  /** A late `</think>`: the answer so far was reasoning; nothing of it may be shown, kept or spoken. */
+  const retract = (reasoning: string) => {
+    reply.reasoning += reasoning;
+    reply.text = '';
+    segmenter = new SentenceSegmenter();
+    tts?.retract();
+    delete timings.llmFirstAnswerTokenMs;
+    emit({ type: 'retract', sentences: sentenceIndex });
+    emit({ type: 'reasoning_delta', text: reasoning });
   };
 
   turn.stage = 'llm';
@@ -77,6 +87,8 @@ export async function think(
           reply.text += ev.text;
           emit({ type: 'text_delta', text: ev.text });
           pushSentences(segmenter.push(ev.text));
+        } else if (ev.type === 'retract') {
+          retract(ev.text);
         } else if (ev.type === 'tool_call') {
           reply.toolCalls.push(ev.call);
         } else {

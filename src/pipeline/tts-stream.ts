@@ -38,6 +38,8 @@ export interface TtsStreamOptions {
 
 export interface TtsStream {
   push(text: string): void;
+  /** Drops every sentence pushed so far: those waiting are skipped, the one being spoken is stopped. */
+  retract(): void;
   /** Waits for every pushed sentence; never rejects. */
   finish(): Promise<TtsOutcome>;
   abort(): void;
@@ -51,14 +53,27 @@ export function synthesizeSentences(tts: TextToSpeech, options: TtsStreamOptions
   let chain: Promise<void> = Promise.resolve();
   let span: Span | undefined;
   let index = 0;
+  /** Sentences below this index were retracted. */
+  let keepFrom = 0;
+  /** Aborts the sentence being spoken, when it is retracted. */
+  let current: { index: number; controller: AbortController } | undefined;
+  /** The sentence whose failure is in `outcome.error`. */
+  let errorIndex = -1;
 
   const speakOne = async (text: string, i: number) => {
-    if (outcome.error !== undefined) return;
+    if (outcome.error !== undefined || i < keepFrom) return;
     const start = options.clock.now();
-    const s = stageSignal('tts', options.timeoutMs, controller.signal);
+    const own = new AbortController();
+    current = { index: i, controller: own };
+    const s = stageSignal('tts', options.timeoutMs, AbortSignal.any([controller.signal, own.signal]));
     try {
       const pcm = await tts.synthesize(text, { language: options.language, signal: s.signal });
       const end = options.clock.now();
+      if (i < keepFrom) {
+        outcome.busyMs += end - start;
+        outcome.intervals.push([start, end]);
+        return;
+      }
       outcome.chunks.push(pcm);
       outcome.chars += text.length;
       outcome.busyMs += end - start;
@@ -75,11 +90,14 @@ export function synthesizeSentences(tts: TextToSpeech, options: TtsStreamOptions
       const end = options.clock.now();
       outcome.busyMs += end - start;
       outcome.intervals.push([start, end]);
+      if (i < keepFrom && !controller.signal.aborted) return; // retracted while being spoken
       // a stage timeout surfaces as the signal's reason; keep the specific error
       outcome.error = s.signal.aborted && s.signal.reason instanceof JuneError ? s.signal.reason : err;
+      errorIndex = i;
       options.logger.debug({ err: String(err), sentence: i }, 'tts sentence failed');
     } finally {
       s.dispose();
+      current = undefined;
     }
   };
 
@@ -88,6 +106,20 @@ export function synthesizeSentences(tts: TextToSpeech, options: TtsStreamOptions
       span ??= startSpan('tts.synthesize', options.parentSpan, { 'tts.provider': tts.name });
       const i = index++;
       chain = chain.then(() => speakOne(text, i));
+    },
+    retract() {
+      keepFrom = index;
+      if (current && current.index < keepFrom) current.controller.abort(new Error('sentence retracted'));
+      // Every sentence made so far was pushed before now: all its audio goes, and a failure on one of
+      // them no longer stops the answer. Timings start again with the answer's first sentence.
+      outcome.chunks = [];
+      outcome.chars = 0;
+      if (errorIndex >= 0 && errorIndex < keepFrom) {
+        delete outcome.error;
+        errorIndex = -1;
+      }
+      delete outcome.firstChunkMs;
+      delete outcome.firstAudioAtMs;
     },
     async finish() {
       await chain;

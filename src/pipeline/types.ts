@@ -29,6 +29,11 @@ export type TurnEvent =
   | { type: 'reasoning_delta'; text: string }
   | { type: 'text_delta'; text: string }
   | { type: 'sentence'; index: number; text: string }
+  /**
+   * The answer streamed so far (sentences 0..sentences-1 and their text deltas) was the model thinking:
+   * take it back from whatever shows it. Later sentences keep counting from `sentences`.
+   */
+  | { type: 'retract'; sentences: number }
   | { type: 'audio_chunk'; index: number; durationSec: number; atMs: number }
   | { type: 'note'; message: string };
 

@@ -3,6 +3,7 @@
  * OpenAI-compatible servers never loads llama.cpp or whisper.cpp.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { JuneConfig } from '../config/schema.js';
 import { findWhisperName } from '../models/registry.js';
 import type { Logger } from '../observability/logger.js';
@@ -93,6 +94,7 @@ export async function createLanguageModel(
   const kind = resolveLlmKind(config);
   if (kind === 'openai') {
     const { OpenAiLanguageModel } = await import('./llm/openai.js');
+    const { ThinkingMemory, THINKING_MEMORY_FILE } = await import('./llm/openai-thinking-memory.js');
     if (!config.llmBaseUrl) throw new Error('JUNE_LLM_BASE_URL is required when JUNE_LLM=openai');
     return new OpenAiLanguageModel({
       baseUrl: config.llmBaseUrl,
@@ -102,6 +104,7 @@ export async function createLanguageModel(
       firstTokenTimeoutMs: config.llmFirstTokenTimeoutMs,
       idleTimeoutMs: config.llmIdleTimeoutMs,
       thinking: config.llmThinking,
+      thinkingMemory: new ThinkingMemory(path.join(config.dataDir, THINKING_MEMORY_FILE), opts.logger),
       logger: opts.logger,
     });
   }

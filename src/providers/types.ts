@@ -92,6 +92,11 @@ export interface TokenUsage {
 export type LlmStreamEvent =
   | { type: 'reasoning'; text: string }
   | { type: 'text'; text: string }
+  /**
+   * Every `text` event so far was reasoning after all (a late `</think>` from a model that starts its
+   * replies mid-thought): drop it from the answer; `text` is that reasoning.
+   */
+  | { type: 'retract'; text: string }
   | { type: 'tool_call'; call: ToolCall }
   | { type: 'done'; finishReason: string; usage?: TokenUsage };
 
@@ -118,7 +123,10 @@ export async function collectChat(stream: AsyncIterable<LlmStreamEvent>): Promis
   for await (const ev of stream) {
     if (ev.type === 'text') result.text += ev.text;
     else if (ev.type === 'reasoning') result.reasoning += ev.text;
-    else if (ev.type === 'tool_call') result.toolCalls.push(ev.call);
+    else if (ev.type === 'retract') {
+      result.reasoning += ev.text;
+      result.text = '';
+    } else if (ev.type === 'tool_call') result.toolCalls.push(ev.call);
     else {
       result.finishReason = ev.finishReason;
       if (ev.usage) result.usage = ev.usage;

@@ -68,6 +68,15 @@ export function errorBody(
   return { object: 'error', message, type, param: null, code: status };
 }
 
+/** The thought of `scenarios.lateCloseThought`: long, so that speaking it would be obvious. */
+export const LATE_THOUGHT =
+  'Okay, the user wants to know the capital of France. That is Paris, a well known fact. ' +
+  'I should check whether they want more detail about the city, its history or its population. ' +
+  'They asked a short question, so a short answer is best. Let me also avoid any markdown ' +
+  'because the reply will be spoken aloud. I will answer in one sentence.';
+/** The answer of `scenarios.lateCloseThought`. */
+export const LATE_ANSWER = 'The capital of France is Paris.';
+
 export const scenarios = {
   /** vLLM with a reasoning parser: reasoning "Greeting. Reply briefly.", text "Hi there! Nice day.", usage 20/9. */
   reasoningContent: (): ScriptedResponse =>
@@ -106,6 +115,33 @@ export const scenarios = {
         ' the chicken cross the road?',
       ),
     ),
+
+  /**
+   * Qwen3-Thinking-2507 served under `model` (e.g. `qwen3`) without a reasoning parser, streamed token by
+   * token: a thought of several sentences with no opening tag, a late `</think>`, then a short answer.
+   * A client guessing from the first sentence takes the thought for the answer until the tag arrives.
+   * Reasoning LATE_THOUGHT, text LATE_ANSWER.
+   */
+  lateCloseThought: (model = 'qwen3'): ScriptedResponse => {
+    const tokens = `${LATE_THOUGHT}\n</think>\n\n${LATE_ANSWER}`.split(/(?=[\s<])/);
+    const steps: StreamStep[] = [{ data: chunk({ role: 'assistant', content: '' }, null, model) }];
+    for (const t of tokens) steps.push({ data: chunk({ content: t }, null, model) });
+    steps.push({ data: chunk({ content: '' }, 'stop', model) });
+    steps.push({ data: usageChunk(30, tokens.length) });
+    return { stream: steps };
+  },
+
+  /**
+   * The same thought cut off by the token limit before `</think>` (finish reason "length"): only a client
+   * that knows the model thinks reads it as a truncated thought rather than an answer.
+   */
+  truncatedThought: (model = 'qwen3'): ScriptedResponse => {
+    const tokens = LATE_THOUGHT.split(/(?=\s)/);
+    const steps: StreamStep[] = [{ data: chunk({ role: 'assistant', content: '' }, null, model) }];
+    for (const t of tokens) steps.push({ data: chunk({ content: t }, null, model) });
+    steps.push({ data: chunk({ content: '' }, 'length', model) });
+    return { stream: steps };
+  },
 
   /**
    * Native tool calls as vLLM's hermes parser streams them, arguments in many pieces, two calls.

@@ -14,6 +14,7 @@ import { voiceMetrics } from '../../src/observability/metrics.js';
 import { fixedPipeline } from '../../src/channels/pipeline-holder.js';
 import { VoicePipeline } from '../../src/pipeline/voice-pipeline.js';
 import { OpenAiLanguageModel } from '../../src/providers/llm/openai.js';
+import { THINKING_MEMORY_FILE, ThinkingMemory } from '../../src/providers/llm/openai-thinking-memory.js';
 import type { PcmAudio, SpeechToText, TextToSpeech } from '../../src/providers/types.js';
 import { HandlerRegistry } from '../../src/tasks/handlers.js';
 import { openTaskQueue } from '../../src/tasks/open-queue.js';
@@ -68,7 +69,13 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
   const registry = new HandlerRegistry();
   const pipeline = new VoicePipeline({
     stt: options.engines.stt,
-    llm: new OpenAiLanguageModel({ baseUrl: options.llm.url, model: config.llmModel, logger, retries: 1 }),
+    llm: new OpenAiLanguageModel({
+      baseUrl: options.llm.url,
+      model: config.llmModel,
+      logger,
+      retries: 1,
+      thinkingMemory: new ThinkingMemory(path.join(config.dataDir, THINKING_MEMORY_FILE), logger),
+    }),
     tts: options.engines.tts,
     config,
     logger,

@@ -47,11 +47,7 @@ export function register(program: Command): void {
           speak: Boolean(outFile) || (audio !== undefined && outFile !== undefined),
           ...(outFile ? { replyFormat: formatFromPath(outFile) } : {}),
           ...(opts.language ? { language: opts.language } : {}),
-          onEvent: streamToStdout
-            ? (e: TurnEvent) => {
-                if (e.type === 'text_delta') process.stdout.write(e.text);
-              }
-            : undefined,
+          onEvent: streamToStdout ? streamer() : undefined,
         };
         const result = audio
           ? await pipeline.run({ kind: 'audio', audio, ...common })
@@ -63,6 +59,28 @@ export function register(program: Command): void {
         await providers.close();
       }
     });
+}
+
+/** Writes the answer as it streams; a retract (it was the model thinking) erases what was written. */
+function streamer(): (e: TurnEvent) => void {
+  let shown = '';
+  return (e) => {
+    if (e.type === 'text_delta') {
+      process.stdout.write(e.text);
+      shown += e.text;
+    } else if (e.type === 'retract' && shown) {
+      process.stdout.write(eraseSequence(shown, process.stdout.columns || 80));
+      shown = '';
+    }
+  };
+}
+
+/** Terminal codes that move the cursor back to where `text` began and clear from there on. */
+export function eraseSequence(text: string, columns: number): string {
+  const rows = text
+    .split('\n')
+    .reduce((n, line) => n + Math.max(1, Math.ceil([...line].length / columns)), 0);
+  return (rows > 1 ? `\x1b[${rows - 1}F` : '\r') + '\x1b[J';
 }
 
 async function readInput(file: string): Promise<Buffer> {

@@ -30,7 +30,7 @@ interface PartialToolCall {
 
 export class OpenAiStreamDecoder {
   private readonly splitter: ThinkTagSplitter;
-  private readonly hermes: HermesToolCallParser;
+  private hermes: HermesToolCallParser;
   private readonly toolCalls = new Map<number, PartialToolCall>();
   private usage: TokenUsage | undefined;
   /** The finish reason the server reported, once it has. */
@@ -41,10 +41,26 @@ export class OpenAiStreamDecoder {
     this.hermes = new HermesToolCallParser(options.provider);
   }
 
-  /** `</think>` tags that arrived after the answer had started (their text went out as answer). */
+  /** `</think>` tags that arrived after an answer that was not a guess (dropped from the text). */
   get strayCloseTags(): number {
     return this.splitter.strayCloseTags;
   }
+
+  /** The model closed a thought it never opened with a tag: it starts every reply mid-thought. */
+  get closedUntaggedThought(): boolean {
+    return this.splitter.closedUntaggedThought;
+  }
+
+  /** An 'always-open' stream ended with no tag confirming that the model thought at all. */
+  get endedInUnconfirmedThought(): boolean {
+    return this.splitter.endedInUnconfirmedThought;
+  }
+
+  /** Text already given out as answer was retracted as reasoning. */
+  retracted = false;
+
+  /** Reasoning arrived in a separate field, so tags in the content say nothing about the model. */
+  sawExternalReasoning = false;
 
   /** One parsed `data:` payload. */
   push(payload: unknown): LlmStreamEvent[] {
@@ -68,6 +84,7 @@ export class OpenAiStreamDecoder {
     // Some servers send the same text in both fields during their transition; take one, never both.
     const reasoning = nonEmptyString(delta.reasoning_content) ?? nonEmptyString(delta.reasoning);
     if (reasoning !== undefined) {
+      this.sawExternalReasoning = true;
       this.addPieces(this.splitter.noteExternalReasoning(), events);
       events.push({ type: 'reasoning', text: reasoning });
     }
@@ -99,6 +116,13 @@ export class OpenAiStreamDecoder {
     for (const piece of pieces) {
       if (piece.type === 'reasoning') {
         events.push({ type: 'reasoning', text: piece.text });
+        continue;
+      }
+      if (piece.type === 'retract') {
+        this.retracted = true;
+        // Whatever the tool-call parser still holds was part of the thought too.
+        this.hermes = new HermesToolCallParser(this.options.provider);
+        events.push({ type: 'retract', text: piece.text });
         continue;
       }
       for (const p of this.hermes.push(piece.text)) {

@@ -23,6 +23,7 @@ import { abortReason, sleep } from '../../util/abort.js';
 import { readSseStream } from './sse.js';
 import { OpenAiStreamDecoder } from './openai-stream.js';
 import type { ThinkingMode } from './think-splitter.js';
+import type { ThinkingMemory } from './openai-thinking-memory.js';
 import {
   LlmHttpError,
   PROVIDER,
@@ -54,6 +55,11 @@ export interface OpenAiLanguageModelOptions {
   idleTimeoutMs?: number;
   /** How reasoning written into the content is recognised; see ThinkTagSplitter. Default 'auto'. */
   thinking?: ThinkingMode;
+  /**
+   * In 'auto' mode: remembers models that start their replies mid-thought, so later replies are read
+   * 'always-open' from the first token (see ThinkingMemory).
+   */
+  thinkingMemory?: ThinkingMemory;
   /** Time allowed for the /models check in load(). Default 5 s. */
   loadTimeoutMs?: number;
   logger?: Logger;
@@ -167,7 +173,7 @@ export class OpenAiLanguageModel implements LanguageModel {
       const decoder = new OpenAiStreamDecoder({
         provider: PROVIDER,
         model: this.model,
-        thinking: this.options.thinking ?? 'auto',
+        thinking: this.thinkingMode(),
       });
       if (!response.body) throw new MalformedOutputError(PROVIDER, `empty response body from ${url}`);
       if ((response.headers.get('content-type') ?? '').includes('application/json')) {
@@ -210,8 +216,16 @@ export class OpenAiLanguageModel implements LanguageModel {
     }
   }
 
+  /** The configured mode, or 'always-open' for a model remembered to start mid-thought. */
+  private thinkingMode(): ThinkingMode {
+    const configured = this.options.thinking ?? 'auto';
+    if (configured !== 'auto') return configured;
+    return this.options.thinkingMemory?.thinks(this.options.baseUrl, this.model) ? 'always-open' : 'auto';
+  }
+
   private finish(decoder: OpenAiStreamDecoder): LlmStreamEvent[] {
     const events = decoder.finish();
+    this.learnThinking(decoder);
     if (decoder.strayCloseTags > 0) {
       this.log.warn(
         { strayCloseTags: decoder.strayCloseTags },
@@ -219,6 +233,25 @@ export class OpenAiLanguageModel implements LanguageModel {
       );
     }
     return events;
+  }
+
+  /** Updates the thinking memory from what this reply showed about the model. */
+  private learnThinking(decoder: OpenAiStreamDecoder): void {
+    if (decoder.retracted) {
+      this.log.warn(
+        'a </think> arrived after text had been judged answer; that text was the model thinking and was moved to the reasoning',
+      );
+    }
+    const memory = this.options.thinkingMemory;
+    if ((this.options.thinking ?? 'auto') !== 'auto' || !memory || decoder.sawExternalReasoning) return;
+    const known = memory.thinks(this.options.baseUrl, this.model);
+    if (!known && decoder.closedUntaggedThought) {
+      memory.remember(this.options.baseUrl, this.model);
+      this.log.info('the model starts its replies mid-thought; its next replies are read as always-open');
+    } else if (known && decoder.endedInUnconfirmedThought && decoder.finishReason !== 'length') {
+      memory.forget(this.options.baseUrl, this.model);
+      this.log.warn('a model remembered as thinking answered without </think>; forgetting that it thinks');
+    }
   }
 
   private async checkReachable(): Promise<void> {

@@ -15,12 +15,19 @@ interface Split {
 function run(chunks: string[], options: ThinkTagSplitterOptions, finishReason = 'stop'): Split {
   const splitter = new ThinkTagSplitter(options);
   const pieces = [...chunks.flatMap((c) => splitter.push(c)), ...splitter.end(finishReason)];
-  const join = (type: string) =>
-    pieces
-      .filter((p) => p.type === type)
-      .map((p) => p.text)
-      .join('');
-  return { reasoning: join('reasoning'), text: join('text'), pieces };
+  // What a consumer ends with: a 'retract' moves the text so far over to the reasoning.
+  let reasoning = '';
+  let text = '';
+  for (const p of pieces) {
+    if (p.type === 'reasoning') reasoning += p.text;
+    else if (p.type === 'text') text += p.text;
+    else {
+      expect(p.text).toBe(text);
+      reasoning += p.text;
+      text = '';
+    }
+  }
+  return { reasoning, text, pieces };
 }
 
 /** The whole string, one character at a time, and every cut into two and three pieces. */
@@ -180,14 +187,71 @@ describe('ThinkTagSplitter: plain answers', () => {
     expect(splitter.strayCloseTags).toBe(1);
   });
 
-  it('documents the limit of auto mode: a tagless thought longer than a sentence leaks as text', () => {
+  it('retracts text judged as answer when a </think> shows it was a tagless thought', () => {
+    const splitter = new ThinkTagSplitter({ model: 'qwen3' });
+    expect(splitter.push('Okay, the user wants')).toEqual([]);
+    expect(splitter.push(' a joke. Keep it short.')).toEqual([
+      { type: 'text', text: 'Okay, the user wants a joke. Keep it short.' },
+    ]);
+    expect(splitter.push('\n</think>\n\nWhy did')).toEqual([
+      { type: 'retract', text: 'Okay, the user wants a joke. Keep it short.' },
+      { type: 'text', text: 'Why did' },
+    ]);
+    expect([...splitter.push(' the chicken cross?'), ...splitter.end()]).toEqual([
+      { type: 'text', text: ' the chicken cross?' },
+    ]);
+    expect(splitter.closedUntaggedThought).toBe(true);
+    expect(splitter.strayCloseTags).toBe(0);
+  });
+
+  it('moves a tagless thought to the reasoning wherever the chunks are cut', () => {
+    const s = 'Okay. The user wants a joke. Keep it short.\n</think>\n\nWhy did the chicken cross the road?';
+    expectEverySplit(
+      s,
+      { model: 'model' },
+      {
+        reasoning: 'Okay. The user wants a joke. Keep it short.',
+        text: 'Why did the chicken cross the road?',
+      },
+    );
+  });
+
+  it('keeps the thought whole when the text before the tag arrives after the guess', () => {
     const got = run(['Okay. ', 'Think more.</think>Answer.'], { model: 'plain' });
-    expect(got).toMatchObject({ text: 'Okay. Think more.Answer.', reasoning: '' });
-    // …but as a single chunk the </think> is seen in time.
-    expect(run(['Okay. Think more.</think>Answer.'], { model: 'plain' })).toMatchObject({
-      reasoning: 'Okay. Think more.',
-      text: 'Answer.',
-    });
+    expect(got).toMatchObject({ text: 'Answer.', reasoning: 'Okay. Think more.' });
+    expect(got.pieces.map((p) => p.type)).toEqual(['text', 'retract', 'reasoning', 'text']);
+  });
+
+  it('does not retract after an explicit thought, nor in never mode: a second </think> stays stray', () => {
+    const tagged = new ThinkTagSplitter({ model: 'plain' });
+    const pieces = [...tagged.push('<think>x</think>Yes. It is. '), ...tagged.push('Sure.</think>')];
+    expect(pieces.some((p) => p.type === 'retract')).toBe(false);
+    expect(tagged.strayCloseTags).toBe(1);
+    const never = run(['Okay. Think more.', '</think>Answer.'], { mode: 'never' });
+    expect(never).toMatchObject({ text: 'Okay. Think more.Answer.', reasoning: '' });
+  });
+
+  it('reports a thought closed without an opening tag, and a tagged one not', () => {
+    const closeOnly = new ThinkTagSplitter({ model: 'qwen3' });
+    closeOnly.push('Hmm.</think>Hi.');
+    expect(closeOnly.closedUntaggedThought).toBe(true);
+    const named = new ThinkTagSplitter({ model: 'Qwen3-Thinking-2507' });
+    named.push('Hmm.</think>Hi.');
+    expect(named.closedUntaggedThought).toBe(true);
+    const tagged = new ThinkTagSplitter({ model: 'qwen3' });
+    tagged.push('<think>Hmm.</think>Hi.');
+    expect(tagged.closedUntaggedThought).toBe(false);
+  });
+
+  it('says when an always-open stream ended without any tag confirming the thought', () => {
+    const open = new ThinkTagSplitter({ mode: 'always-open' });
+    open.push('Just an answer.');
+    open.end('stop');
+    expect(open.endedInUnconfirmedThought).toBe(true);
+    const closed = new ThinkTagSplitter({ mode: 'always-open' });
+    closed.push('Hmm.</think>Hi.');
+    closed.end('stop');
+    expect(closed.endedInUnconfirmedThought).toBe(false);
   });
 });
 

@@ -21,8 +21,12 @@
  *    For other names, content is held until one of: `</think>` (what came before was reasoning), `<think>`
  *    (reasoning starts there), or a complete first sentence / `decideAfterChars` characters with no tag
  *    (answer). Holding one sentence costs nothing audible, because speech is synthesised per sentence.
- *    Limitation: a model that thinks without an opening tag but whose name lacks "thinking" has its first
- *    sentence of reasoning judged as answer; configure 'always-open' for such a deployment.
+ *    That verdict is a guess: a model that thinks without an opening tag but whose name lacks "thinking"
+ *    (Qwen3-Thinking-2507 served as `qwen3`) has its first sentence of reasoning judged as answer. When a
+ *    `</think>` then arrives, the guess is withdrawn: a 'retract' piece carries every text piece given out
+ *    so far, which was reasoning after all, and the answer starts again after the tag.
+ *    `closedUntaggedThought` tells the caller that the model thinks this way, so it can start its next
+ *    reply in 'always-open' mode.
  *
  * When the server itself separates reasoning (`reasoning_content` / `reasoning` fields), the content is all
  * answer; `noteExternalReasoning()` drops any not-yet-confirmed assumption that a thought is open.
@@ -35,10 +39,10 @@ export type ThinkingMode = 'auto' | 'always-open' | 'never';
 
 export type ThoughtPieceType = 'reasoning' | 'text';
 
-export interface ThoughtPiece {
-  type: ThoughtPieceType;
-  text: string;
-}
+export type ThoughtPiece =
+  | { type: ThoughtPieceType; text: string }
+  /** Every 'text' piece given out so far was reasoning (`text` is all of it, now reasoning). */
+  | { type: 'retract'; text: string };
 
 export interface ThinkTagSplitterOptions {
   mode?: ThinkingMode;
@@ -69,8 +73,14 @@ export class ThinkTagSplitter {
   private openByAssumption: boolean;
   private readonly emittedAny: Record<ThoughtPieceType, boolean> = { reasoning: false, text: false };
   private readonly pendingSpace: Record<ThoughtPieceType, string> = { reasoning: '', text: '' };
+  /** True while the 'text' state rests on the undecided guess, with no tag seen yet. */
+  private guessedText = false;
+  /** The text given out under that guess, returned by a 'retract' piece if a `</think>` proves it wrong. */
+  private guessedSoFar = '';
   /** `</think>` tags found where no thought was open (dropped from the text). */
   strayCloseTags = 0;
+  /** A `</think>` closed a thought that had no opening tag: the model starts its replies mid-thought. */
+  closedUntaggedThought = false;
 
   constructor(options: ThinkTagSplitterOptions = {}) {
     const mode = options.mode ?? 'auto';
@@ -96,12 +106,18 @@ export class ThinkTagSplitter {
   /** The server reports reasoning in a separate field, so content is answer unless it has explicit tags. */
   noteExternalReasoning(): ThoughtPiece[] {
     const out: ThoughtPiece[] = [];
+    this.guessedText = false;
     if (this.deciding || this.openByAssumption) {
       this.state = 'text';
       this.openByAssumption = false;
       this.process(out);
     }
     return out;
+  }
+
+  /** True when the stream ended in an 'always-open' thought that no tag ever confirmed. */
+  get endedInUnconfirmedThought(): boolean {
+    return this.state === 'reasoning' && this.openByAssumption;
   }
 
   /** End of stream: flushes whatever was held back. `finishReason` "length" means the reply was cut off. */
@@ -143,6 +159,10 @@ export class ThinkTagSplitter {
           this.emitAllButPartialTag('text', out);
           return;
         }
+        if (tag.tag === CLOSE && this.guessedText) {
+          this.retractGuess(out, tag.index);
+          continue;
+        }
         if (tag.tag === CLOSE) this.strayCloseTags++;
         this.consume(out, 'text', tag.index, tag.tag.length, tag.tag === OPEN ? 'reasoning' : 'text');
         continue;
@@ -150,18 +170,39 @@ export class ThinkTagSplitter {
       if (this.state === 'assumed-open') {
         // Whatever precedes the first tag belongs to the thought we assumed open.
         if (!tag) return;
+        if (tag.tag === CLOSE) this.closedUntaggedThought = true;
         this.consume(out, 'reasoning', tag.index, tag.tag.length, tag.tag === OPEN ? 'reasoning' : 'text');
         continue;
       }
       // undecided
       if (tag) {
         const before = tag.tag === CLOSE ? 'reasoning' : 'text';
+        if (tag.tag === CLOSE) this.closedUntaggedThought = true;
         this.consume(out, before, tag.index, tag.tag.length, tag.tag === OPEN ? 'reasoning' : 'text');
         continue;
       }
       if (!this.enoughToDecide(buf)) return;
       this.state = 'text';
+      this.guessedText = true;
     }
+  }
+
+  /**
+   * A `</think>` after text that was judged answer by guess: that text, and what precedes the tag, were
+   * reasoning. (The undecided state looks for tags before it guesses, so no text of this batch is out yet.)
+   */
+  private retractGuess(out: ThoughtPiece[], index: number): void {
+    this.closedUntaggedThought = true;
+    if (this.guessedSoFar !== '') {
+      out.push({ type: 'retract', text: this.guessedSoFar });
+      // The retracted text joins the thought, its held whitespace with it; the answer starts afresh.
+      this.emittedAny.reasoning = true;
+      this.pendingSpace.reasoning = this.pendingSpace.text;
+    }
+    this.emittedAny.text = false;
+    this.pendingSpace.text = '';
+    this.guessedSoFar = '';
+    this.consume(out, 'reasoning', index, CLOSE.length, 'text');
   }
 
   /** Emits buffer[0, index) as `type`, skips the tag, and switches to `next`. */
@@ -176,6 +217,7 @@ export class ThinkTagSplitter {
     this.buffer = this.buffer.slice(index + tagLength);
     this.state = next;
     this.openByAssumption = false;
+    this.guessedText = false;
   }
 
   private enoughToDecide(buf: string): boolean {
@@ -205,6 +247,7 @@ export class ThinkTagSplitter {
     }
     if (text === '') return;
     this.emittedAny[type] = true;
+    if (type === 'text' && this.guessedText) this.guessedSoFar += text;
     const last = out[out.length - 1];
     if (last && last.type === type) last.text += text;
     else out.push({ type, text });

@@ -100,6 +100,12 @@ export function setupChat({ settings }) {
           turn.text.textContent = sentences.filter(Boolean).join(' ');
           turn.status.textContent = 'Answering…';
           break;
+        case 'retract':
+          // what was shown was the model thinking, not its answer
+          sentences.length = 0;
+          turn.text.textContent = '';
+          turn.status.textContent = 'Thinking…';
+          break;
         case 'retrying':
           turn.status.textContent = `Trying again (${data.error?.code ?? 'error'})…`;
           break;

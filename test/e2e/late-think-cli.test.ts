@@ -1,0 +1,73 @@
+/**
+ * `june ask` against a Qwen3-Thinking-2507 served without a reasoning parser, under three names: the
+ * thought that only a late `</think>` gives away is neither printed nor spoken, and the next run (a new
+ * process) already knows that the model thinks.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPLIES } from '../../src/pipeline/replies.js';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { LATE_ANSWER, LATE_THOUGHT, scenarios } from '../helpers/fake-openai-scenarios.js';
+import { execJune } from '../helpers/june-cli.js';
+import { SERVED_NAMES, expectAnswerOnly, spokenLengths, type SpokenLengths } from '../helpers/late-think.js';
+import { ffprobeBuffer, makeTempDir } from '../helpers/speech-fixtures.js';
+
+let dir: string;
+let server: FakeOpenAiServer;
+let lengths: SpokenLengths;
+
+beforeAll(async () => {
+  dir = await makeTempDir('june-late-think-cli-');
+  server = await startFakeOpenAiServer({ models: SERVED_NAMES });
+  lengths = await spokenLengths();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+interface AskJson {
+  text: string;
+  reasoning: string;
+  audio: { durationSec: number } | null;
+}
+
+describe.each(SERVED_NAMES)('june ask with the model served as %s', (name) => {
+  const dataDir = () => path.join(dir, name.replaceAll('/', '_'));
+  const ask = async (out: string) => {
+    const r = await execJune(['ask', 'what is the capital of France', '--speak', out, '--json'], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        JUNE_MODELS_DIR: path.join(dir, 'models'),
+        JUNE_DATA_DIR: dataDir(),
+        JUNE_LLM_BASE_URL: server.url,
+        JUNE_LLM_MODEL: name,
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as AskJson;
+  };
+
+  it('prints and speaks only the answer, and remembers that the model thinks', async () => {
+    server.enqueue(scenarios.lateCloseThought(name));
+    const first = await ask(path.join(dir, 'first.ogg'));
+    expect(first.text).toBe(LATE_ANSWER);
+    expect(first.reasoning).toBe(LATE_THOUGHT);
+    const voice = await fs.readFile(path.join(dir, 'first.ogg'));
+    expectAnswerOnly((await ffprobeBuffer(dir, voice, 'first-probe.ogg')).duration, lengths);
+    expectAnswerOnly(first.audio!.durationSec, lengths);
+
+    const memory = path.join(dataDir(), 'llm-thinking.json');
+    expect((await fs.stat(memory)).mode & 0o777).toBe(0o600);
+
+    // the next run reads the model as thinking from the first token: a thought cut off by the token limit
+    // before its </think> is taken for what it is, not printed as the answer
+    server.enqueue(scenarios.truncatedThought(name));
+    const second = await ask(path.join(dir, 'second.ogg'));
+    expect(second.text).toBe(REPLIES.emptyAnswer);
+    expect(second.reasoning).toBe(LATE_THOUGHT);
+  });
+});
