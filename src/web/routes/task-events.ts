@@ -14,7 +14,6 @@
  */
 import { FINAL_STATES, type Task, type TaskEvent } from '../../tasks/types.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
-import type { Scope } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { TaskIdParams, TaskStreamQuery } from '../schemas.js';
@@ -24,7 +23,7 @@ import { canSee, errorView, eventView, resultAudioId, taskLinks, taskView } from
 const PIPELINE_STAGES = new Set(['decode', 'vad', 'stt', 'llm', 'tts', 'encode']);
 
 /** The SSE event for a recorded task event; final events are sent from the task itself (finalEvent). */
-function translate(e: TaskEvent, scope: Scope): { event: string; data: unknown } | undefined {
+function translate(e: TaskEvent): { event: string; data: unknown } | undefined {
   const base = { at: e.at, ...(e.attempt !== undefined ? { attempt: e.attempt } : {}) };
   switch (e.type) {
     case 'progress': {
@@ -39,7 +38,7 @@ function translate(e: TaskEvent, scope: Scope): { event: string; data: unknown }
     case 'retrying':
       return {
         event: 'retrying',
-        data: { ...base, ...(e.error ? { error: errorView(e.error, scope) } : {}), delayMs: e.delayMs },
+        data: { ...base, ...(e.error ? { error: errorView(e.error) } : {}), delayMs: e.delayMs },
       };
     case 'queued':
     case 'active':
@@ -51,7 +50,7 @@ function translate(e: TaskEvent, scope: Scope): { event: string; data: unknown }
   }
 }
 
-function finalEvent(task: Task, scope: Scope): { event: string; data: unknown } {
+function finalEvent(task: Task): { event: string; data: unknown } {
   const audioId = resultAudioId(task);
   switch (task.state) {
     case 'completed':
@@ -66,7 +65,7 @@ function finalEvent(task: Task, scope: Scope): { event: string; data: unknown } 
     case 'dead':
       return {
         event: 'dead',
-        data: { state: task.state, ...(task.error ? { error: errorView(task.error, scope) } : {}) },
+        data: { state: task.state, ...(task.error ? { error: errorView(task.error) } : {}) },
       };
     default:
       return { event: 'cancelled', data: { state: task.state } };
@@ -76,7 +75,7 @@ function finalEvent(task: Task, scope: Scope): { event: string; data: unknown } 
 const eventKey = (e: TaskEvent) =>
   `${e.type}|${e.at}|${e.stage ?? ''}|${e.attempt ?? ''}|${JSON.stringify(e.data ?? null)}`;
 
-async function followTask(deps: WebDeps, sse: SseStream, id: string, scope: Scope): Promise<void> {
+async function followTask(deps: WebDeps, sse: SseStream, id: string): Promise<void> {
   // subscribe first and hold live events back, so nothing falls between the snapshot and the live feed
   const buffered: TaskEvent[] = [];
   let live = false;
@@ -86,13 +85,13 @@ async function followTask(deps: WebDeps, sse: SseStream, id: string, scope: Scop
     if (FINAL_STATES.has(e.type as Task['state'])) {
       const task = (await deps.queue.get(id))?.task;
       if (task && FINAL_STATES.has(task.state)) {
-        const f = finalEvent(task, scope);
+        const f = finalEvent(task);
         sse.send(f.event, f.data);
         sse.close();
       }
       return;
     }
-    const t = translate(e, scope);
+    const t = translate(e);
     if (t) sse.send(t.event, t.data);
   };
   const sub = await deps.queue.subscribe(
@@ -106,15 +105,15 @@ async function followTask(deps: WebDeps, sse: SseStream, id: string, scope: Scop
 
   const detail = await deps.queue.get(id);
   if (!detail) return sse.close();
-  sse.send('state', taskView(detail.task, scope));
+  sse.send('state', taskView(detail.task));
   const seen = new Set<string>();
   for (const e of detail.timeline) {
     seen.add(eventKey(e));
-    const t = translate(e, scope);
+    const t = translate(e);
     if (t) sse.send(t.event, t.data);
   }
   if (FINAL_STATES.has(detail.task.state)) {
-    const f = finalEvent(detail.task, scope);
+    const f = finalEvent(detail.task);
     sse.send(f.event, f.data);
     return sse.close();
   }
@@ -146,7 +145,7 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
         const detail = await deps.queue.get(params.id).catch(() => undefined);
         if (!detail || !canSee(caller, detail.task)) throw new ApiError('not_found', `No task ${params.id}.`);
         const sse = deps.sse.start(reply);
-        await followTask(deps, sse, params.id, caller.scope).catch((err: unknown) => {
+        await followTask(deps, sse, params.id).catch((err: unknown) => {
           deps.logger.warn({ err: String(err), taskId: params.id }, 'task event stream failed');
           sse.close();
         });
@@ -174,10 +173,7 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
                 if (sse.closed) return;
                 const task = (await deps.queue.get(e.taskId))?.task;
                 if (task && canSee(caller, task))
-                  sse.send('task', {
-                    event: eventView(e, caller.scope),
-                    task: taskView(task, caller.scope),
-                  });
+                  sse.send('task', { event: eventView(e), task: taskView(task) });
               })
               .catch(() => undefined);
           },
@@ -194,7 +190,7 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
             tasks: recent
               .filter((t) => canSee(caller, t))
               .slice(0, 50)
-              .map((t) => taskView(t, caller.scope)),
+              .map(taskView),
           });
         });
         await chain;
