@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../observability/logger.js';
 import { describeTaskQueueBehaviour } from '../testing/behaviour.js';
+import type { QueueOptions } from '../types.js';
 import { startRedisServer, type RedisServer } from '../testing/redis-server.js';
 import { checkEvictionPolicy, connectRedis } from './connection.js';
 import { openBullmqQueue } from './bullmq-queue.js';
@@ -15,7 +16,7 @@ afterAll(async () => {
 });
 
 const LEASE_MS = 500;
-const open = (prefix = `t${++n}`) =>
+const open = (prefix = `t${++n}`, options: QueueOptions = {}) =>
   openBullmqQueue({
     url: redis.url,
     prefix,
@@ -23,9 +24,10 @@ const open = (prefix = `t${++n}`) =>
     retryBaseMs: 50,
     maxAttempts: 3,
     logger: createLogger('silent'),
+    ...options,
   });
 
-describeTaskQueueBehaviour('bullmq', { open: () => open(), leaseMs: LEASE_MS });
+describeTaskQueueBehaviour('bullmq', { open: (options) => open(undefined, options), leaseMs: LEASE_MS });
 
 describe('bullmq queue specifics', () => {
   it('warns when Redis may evict keys, and not under noeviction', async () => {
