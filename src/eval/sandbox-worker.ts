@@ -140,7 +140,7 @@ export class CheckerSandbox {
     const asRoot = process.getuid?.() === 0;
     this.proc = spawn(
       options.bwrap ?? 'bwrap',
-      bwrapArgs([SYSTEM_PYTHON, '-I', '-S', '-c', workerSource()]),
+      bwrapArgs([SYSTEM_PYTHON, '-I', '-c', workerSource()]),
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         // as root, process limits would not apply: the sandbox runs as nobody instead

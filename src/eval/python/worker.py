@@ -38,7 +38,9 @@ import traceback
 
 MAX_REPR = 400
 OUTPUT_TAIL = 2000
-VIOLATION_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAGAIN}
+# The sandbox refusing: read-only system, no permission, no network (its loopback has no listeners), no processes.
+VIOLATION_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAGAIN,
+                    errno.ECONNREFUSED}
 
 # EvalPlus's per-input time limit: max(MIN_TIME_LIMIT, GT_FACTOR * ground-truth time).
 MIN_TIME_LIMIT = 1.0
