@@ -10,6 +10,7 @@ export interface VoiceMetrics {
   registry: Registry;
   messagesProcessed: Counter<'platform' | 'status'>;
   voiceProcessingDuration: Histogram<'platform'>;
+  timeToFirstAudio: Histogram<'platform'>;
   sttDuration: Histogram<'provider'>;
   llmDuration: Histogram<'provider'>;
   llmTimeToFirstToken: Histogram<'provider'>;
@@ -34,6 +35,13 @@ export function voiceMetrics(registry: Registry = defaultRegistry): VoiceMetrics
     voiceProcessingDuration: new Histogram({
       name: 'voice_processing_duration_seconds',
       help: 'Whole turn duration, from input received to reply ready',
+      labelNames: ['platform'],
+      buckets: latencyBuckets,
+      registers,
+    }),
+    timeToFirstAudio: new Histogram({
+      name: 'voice_time_to_first_audio_seconds',
+      help: 'Time from input received to the first spoken sentence ready (voice replies only)',
       labelNames: ['platform'],
       buckets: latencyBuckets,
       registers,
