@@ -8,8 +8,7 @@ import type { Span } from '@opentelemetry/api';
 import type { Logger } from '../observability/logger.js';
 import { recordSpanError, startSpan } from '../observability/tracing.js';
 import type { PcmAudio, TextToSpeech } from '../providers/types.js';
-import { stageSignal } from '../util/abort.js';
-import { JuneError } from '../util/errors.js';
+import { withStageSignal } from '../util/abort.js';
 import type { TurnEvent } from './types.js';
 
 export interface TtsOutcome {
@@ -65,9 +64,11 @@ export function synthesizeSentences(tts: TextToSpeech, options: TtsStreamOptions
     const start = options.clock.now();
     const own = new AbortController();
     current = { index: i, controller: own };
-    const s = stageSignal('tts', options.timeoutMs, AbortSignal.any([controller.signal, own.signal]));
+    const signal = AbortSignal.any([controller.signal, own.signal]);
     try {
-      const pcm = await tts.synthesize(text, { language: options.language, signal: s.signal });
+      const pcm = await withStageSignal('tts', options.timeoutMs, signal, (s) =>
+        tts.synthesize(text, { language: options.language, signal: s }),
+      );
       const end = options.clock.now();
       if (i < keepFrom) {
         outcome.busyMs += end - start;
@@ -91,12 +92,10 @@ export function synthesizeSentences(tts: TextToSpeech, options: TtsStreamOptions
       outcome.busyMs += end - start;
       outcome.intervals.push([start, end]);
       if (i < keepFrom && !controller.signal.aborted) return; // retracted while being spoken
-      // a stage timeout surfaces as the signal's reason; keep the specific error
-      outcome.error = s.signal.aborted && s.signal.reason instanceof JuneError ? s.signal.reason : err;
+      outcome.error = err;
       errorIndex = i;
       options.logger.debug({ err: String(err), sentence: i }, 'tts sentence failed');
     } finally {
-      s.dispose();
       current = undefined;
     }
   };

@@ -1,13 +1,15 @@
 /**
- * What every stage of one turn shares: the providers, the clock that times stages (and records their busy
- * intervals so June's own overhead can be computed), the root span, the event sink and the timings.
+ * What every stage of one turn shares, and no more: the clock that times stages (and records their busy
+ * intervals so June's own overhead can be computed), the root span, the event sink, the caller's signal and
+ * the name of the stage now running. Stages get their engines and settings as arguments of their own, and
+ * return their timings; only the pipeline assembles the turn's result.
  */
 import type { Span } from '@opentelemetry/api';
 import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { VoiceMetrics } from '../observability/metrics.js';
 import type { LanguageModel, SpeechToText, TextToSpeech } from '../providers/types.js';
-import type { Stage, TurnEvent, TurnInput, TurnTimings } from './types.js';
+import type { Stage, TurnEvent } from './types.js';
 
 export type PipelineConfig = Pick<
   JuneConfig,
@@ -64,16 +66,12 @@ export class TurnClock {
   }
 }
 
-export interface TurnContext {
-  input: TurnInput;
-  deps: VoicePipelineDeps;
-  config: PipelineConfig;
-  logger: Logger;
-  metrics: VoiceMetrics;
-  clock: TurnClock;
-  root: Span;
-  emit: (e: TurnEvent) => void;
-  timings: Partial<TurnTimings>;
+export interface TurnFrame {
+  readonly clock: TurnClock;
+  readonly root: Span;
+  readonly emit: (e: TurnEvent) => void;
+  /** The caller's cancellation. */
+  readonly signal: AbortSignal | undefined;
   /** The stage now running, for error metrics. */
   stage: string;
 }

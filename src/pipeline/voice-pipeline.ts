@@ -9,16 +9,23 @@
 import { audioDurationSec, concatPcm, encodeAudio, mimeTypeFor, preloadOpusCodec } from '../audio/index.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { voiceMetrics, type VoiceMetrics } from '../observability/metrics.js';
-import { inSpan, recordSpanError, startSpan } from '../observability/tracing.js';
+import { recordSpanError, startSpan } from '../observability/tracing.js';
 import type { ChatMessage, Transcript } from '../providers/types.js';
 import { CancelledError, toJuneError } from '../util/errors.js';
 import { hear } from './hear.js';
 import { unionLength } from './intervals.js';
 import { REPLIES } from './replies.js';
 import { think } from './think.js';
+import { runStage } from './stage.js';
 import { synthesizeSentences, type TtsOutcome, type TtsStream } from './tts-stream.js';
-import { TurnClock, type TurnContext, type VoicePipelineDeps } from './turn-context.js';
+import { TurnClock, type TurnFrame, type VoicePipelineDeps } from './turn-context.js';
 import type { ReplyFormat, TurnEvent, TurnInput, TurnResult, TurnStatus, TurnTimings } from './types.js';
+
+/** One turn as the pipeline runs it: the stages' shared frame, plus what only the pipeline reads. */
+interface Turn extends TurnFrame {
+  input: TurnInput;
+  timings: Partial<TurnTimings>;
+}
 
 export type { PipelineConfig, VoicePipelineDeps } from './turn-context.js';
 
@@ -58,15 +65,12 @@ export class VoicePipeline {
         this.logger.warn({ err }, 'turn event listener threw');
       }
     };
-    const turn: TurnContext = {
+    const turn: Turn = {
       input,
-      deps: this.deps,
-      config: this.deps.config,
-      logger: this.logger,
-      metrics: this.metrics,
       clock: new TurnClock(emit),
       root: startSpan('voice.turn', undefined, { 'june.platform': platform, 'june.input': input.kind }),
       emit,
+      signal: input.signal,
       timings: {},
       stage: 'pipeline',
     };
@@ -96,15 +100,18 @@ export class VoicePipeline {
     }
   }
 
-  private async answer(turn: TurnContext): Promise<Answer> {
-    const { input, config } = turn;
+  private async answer(turn: Turn): Promise<Answer> {
+    const { input } = turn;
+    const { config } = this.deps;
+    const engines = { ...this.deps, logger: this.logger, metrics: this.metrics };
     const speak = input.speak ?? input.kind === 'audio';
     const languageHint = input.language ?? config.sttLanguage;
     let transcript: Transcript | undefined;
     let userText: string;
 
     if (input.kind === 'audio') {
-      const heard = await hear(turn, input.audio, languageHint);
+      const { heard, timings } = await hear(engines, turn, input.audio, languageHint);
+      Object.assign(turn.timings, timings);
       if (heard.kind === 'no_speech')
         return this.canned(turn, 'no_speech', REPLIES.noSpeech, undefined, speak);
       if (heard.kind === 'empty_transcript')
@@ -126,7 +133,9 @@ export class VoicePipeline {
     const tts = speak ? this.ttsStream(turn, language, turn.emit) : undefined;
     let reply;
     try {
-      reply = await think(turn, messages, tts);
+      const thought = await think(engines, turn, messages, tts);
+      Object.assign(turn.timings, thought.timings);
+      reply = thought.reply;
     } catch (err) {
       tts?.abort();
       void tts?.finish(); // ends the TTS span; the outcome no longer matters
@@ -158,15 +167,11 @@ export class VoicePipeline {
     };
   }
 
-  private ttsStream(
-    turn: TurnContext,
-    language: string | undefined,
-    emit: (e: TurnEvent) => void,
-  ): TtsStream {
+  private ttsStream(turn: Turn, language: string | undefined, emit: (e: TurnEvent) => void): TtsStream {
     return synthesizeSentences(this.deps.tts, {
       language,
-      timeoutMs: turn.config.ttsTimeoutMs,
-      signal: turn.input.signal,
+      timeoutMs: this.deps.config.ttsTimeoutMs,
+      signal: turn.signal,
       clock: turn.clock,
       emit,
       logger: this.logger,
@@ -176,7 +181,7 @@ export class VoicePipeline {
 
   /** A fixed reply (no LLM call), spoken when the turn speaks. */
   private async canned(
-    turn: TurnContext,
+    turn: Turn,
     status: TurnStatus,
     text: string,
     transcript: Transcript | undefined,
@@ -204,11 +209,7 @@ export class VoicePipeline {
   }
 
   /** Joins the synthesized sentences and encodes them, or records why there is no audio. */
-  private async finishAudio(
-    turn: TurnContext,
-    outcome: TtsOutcome,
-    notes: string[],
-  ): Promise<TurnResult['audio']> {
+  private async finishAudio(turn: Turn, outcome: TtsOutcome, notes: string[]): Promise<TurnResult['audio']> {
     const { timings, clock } = turn;
     for (const i of outcome.intervals) clock.busy.push(i);
     timings.ttsTotalMs = outcome.busyMs;
@@ -226,28 +227,28 @@ export class VoicePipeline {
     }
     if (outcome.chunks.length === 0) return undefined;
 
-    turn.stage = 'encode';
-    const format: ReplyFormat = turn.input.replyFormat ?? turn.config.replyFormat;
+    const format: ReplyFormat = turn.input.replyFormat ?? this.deps.config.replyFormat;
     const pcm = concatPcm(outcome.chunks, 120);
     const durationSec = audioDurationSec(pcm);
-    const encoded = await clock.stage('encode', () =>
-      inSpan(
-        'audio.encode',
-        turn.root,
-        { 'audio.format': format, 'audio.duration_sec': durationSec },
-        async (span) => {
-          const data = await encodeAudio(pcm, format, turn.input.signal ? { signal: turn.input.signal } : {});
-          span.setAttribute('audio.output_bytes', data.length);
-          return data;
-        },
-      ),
+    const encoded = await runStage(
+      turn,
+      {
+        stage: 'encode',
+        span: 'audio.encode',
+        attributes: { 'audio.format': format, 'audio.duration_sec': durationSec },
+      },
+      async ({ signal, span }) => {
+        const data = await encodeAudio(pcm, format, { signal });
+        span?.setAttribute('audio.output_bytes', data.length);
+        return data;
+      },
     );
     timings.encodeMs = encoded.ms;
     timings.replyAudioSec = durationSec;
     return { format, mimeType: mimeTypeFor(format), data: encoded.value, durationSec };
   }
 
-  private toResult(turn: TurnContext, a: Answer): TurnResult {
+  private toResult(turn: Turn, a: Answer): TurnResult {
     const totalMs = turn.clock.now();
     const timings: TurnTimings = {
       ...turn.timings,

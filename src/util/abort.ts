@@ -1,4 +1,4 @@
-import { CancelledError, StageTimeoutError } from './errors.js';
+import { CancelledError, JuneError, StageTimeoutError } from './errors.js';
 
 /** Throws CancelledError if the signal is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -38,6 +38,28 @@ export function stageSignal(
       parent?.removeEventListener('abort', onAbort);
     },
   };
+}
+
+/**
+ * Runs `fn` with a stage signal (see stageSignal); a stage timeout surfaces as its StageTimeoutError, not
+ * as whatever error the aborted work threw.
+ */
+export async function withStageSignal<T>(
+  stage: string,
+  ms: number | undefined,
+  parent: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const s = stageSignal(stage, ms, parent);
+  try {
+    return await fn(s.signal);
+  } catch (err) {
+    throw s.signal.aborted && s.signal.reason instanceof JuneError && !parent?.aborted
+      ? s.signal.reason
+      : err;
+  } finally {
+    s.dispose();
+  }
 }
 
 /** Resolves after `ms`, or rejects when the signal aborts. */
