@@ -2,6 +2,7 @@
  * Errors of the task layer and how a thrown value becomes a recorded TaskError.
  */
 import { isRetryable, JuneError, toJuneError } from '../util/errors.js';
+import { redact } from '../util/redact.js';
 import type { TaskError } from './types.js';
 
 /** The lease on a task is gone (expired and taken by another worker, or the task finished). */
@@ -26,7 +27,13 @@ export class InvalidTaskError extends JuneError {
  */
 export function describeError(err: unknown): TaskError {
   const e = toJuneError(err);
-  return { code: e.code, message: e.message, retryable: isRetryable(e), userMessage: e.userMessage };
+  // what is recorded reaches tasks.db, Redis, logs and API answers: no credentials in it
+  return {
+    code: e.code,
+    message: redact(e.message),
+    retryable: isRetryable(e),
+    userMessage: redact(e.userMessage),
+  };
 }
 
 /** The error recorded when a worker stopped heartbeating (crashed, was killed, lost its network). */

@@ -40,13 +40,16 @@ export function registerSecrets(values: Iterable<string | undefined>): void {
 
 /** Credential shapes, each replaced keeping its label so the text still says what was there. */
 const SHAPES: Array<[RegExp, string]> = [
-  // Authorization header values
-  [/\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{4,}/gi, `$1$2${REDACTED}`],
+  // Authorization header values (a credential has a digit or is long; "Basic authentication" is prose)
+  [
+    /\b(Bearer|Basic)(\s+)(?=[A-Za-z0-9._~+/=-]*\d|[A-Za-z0-9._~+/=-]{20})[A-Za-z0-9._~+/=-]{8,}/gi,
+    `$1$2${REDACTED}`,
+  ],
   // userinfo in a URL: scheme://user:pass@host or scheme://token@host
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, `$1${REDACTED}@`],
   // key=value and "key": "value" for the usual credential names
   [
-    /((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd|x-api-key|authorization)["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"'&,;}]{4,}/gi,
+    /((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd|x-api-key|authorization)["']?\s*[:=]\s*["']?)(?!\[redacted\]|(?:Bearer|Basic)\s)[^\s"'&,;}]{4,}/gi,
     `$1${REDACTED}`,
   ],
   // OpenAI-style keys

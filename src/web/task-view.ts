@@ -1,11 +1,13 @@
 /**
  * Tasks as the API shows them: the fields of the task, what the user sent (for channel messages), links
  * to follow it, and who may see it (a user token sees the tasks of its own web messages; admin sees all).
+ * Errors show users only the sentence written for them; the internal detail is for admins.
  */
 import type { z } from 'zod';
 import type { ChannelTurnPayload } from '../channels/gateway.js';
 import type { Task, TaskDetail, TaskError as QueueTaskError, TaskEvent } from '../tasks/types.js';
-import type { Caller } from './auth.js';
+import { redact } from '../util/redact.js';
+import type { Caller, Scope } from './auth.js';
 import type { TaskDetailView, TaskError, TaskEventView, TaskView } from './schemas.js';
 import { WEB_CHANNEL } from './web-adapter.js';
 
@@ -35,16 +37,25 @@ export function canSee(caller: Caller, task: Task): boolean {
   return m?.channel === WEB_CHANNEL && m.userId === caller.userId;
 }
 
-export function errorView(e: QueueTaskError): z.output<typeof TaskError> {
+/** What a user reads when the error carries no sentence of its own. */
+const GENERIC_USER_MESSAGE = 'Something went wrong on my side. Please try again.';
+
+/**
+ * A recorded error as the caller may see it. Users get the sentence written for them (as `message` and
+ * `userMessage`); the internal message (server URLs, upstream answers) is for admins only, and is scrubbed
+ * of credentials for them too (records written before scrubbing existed may still hold some).
+ */
+export function errorView(e: QueueTaskError, scope: Scope): z.output<typeof TaskError> {
+  const userMessage = redact(e.userMessage ?? GENERIC_USER_MESSAGE);
   return {
     code: e.code,
-    message: e.message,
+    message: scope === 'admin' ? redact(e.message) : userMessage,
     retryable: e.retryable,
-    ...(e.userMessage ? { userMessage: e.userMessage } : {}),
+    userMessage,
   };
 }
 
-export function taskView(task: Task): z.output<typeof TaskView> {
+export function taskView(task: Task, scope: Scope): z.output<typeof TaskView> {
   const payload = channelPayload(task);
   const m = payload?.message;
   const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : { [k]: v });
@@ -70,7 +81,7 @@ export function taskView(task: Task): z.output<typeof TaskView> {
           },
         }
       : {}),
-    ...(task.error ? { error: errorView(task.error) } : {}),
+    ...(task.error ? { error: errorView(task.error, scope) } : {}),
     ...(task.cancelRequested ? { cancelRequested: true } : {}),
     ...(m
       ? {
@@ -88,7 +99,7 @@ export function taskView(task: Task): z.output<typeof TaskView> {
   };
 }
 
-export function eventView(e: TaskEvent): z.output<typeof TaskEventView> {
+export function eventView(e: TaskEvent, scope: Scope): z.output<typeof TaskEventView> {
   return {
     taskId: e.taskId,
     capability: e.capability,
@@ -98,23 +109,23 @@ export function eventView(e: TaskEvent): z.output<typeof TaskEventView> {
     ...(e.workerId !== undefined ? { workerId: e.workerId } : {}),
     ...(e.stage !== undefined ? { stage: e.stage } : {}),
     ...(e.data !== undefined ? { data: e.data } : {}),
-    ...(e.error ? { error: errorView(e.error) } : {}),
+    ...(e.error ? { error: errorView(e.error, scope) } : {}),
     ...(e.delayMs !== undefined ? { delayMs: e.delayMs } : {}),
   };
 }
 
-export function taskDetailView(d: TaskDetail): z.output<typeof TaskDetailView> {
+export function taskDetailView(d: TaskDetail, scope: Scope): z.output<typeof TaskDetailView> {
   return {
-    ...taskView(d.task),
+    ...taskView(d.task, scope),
     attemptLog: d.attempts.map((a) => ({
       n: a.n,
       ...(a.workerId !== undefined ? { workerId: a.workerId } : {}),
       ...(a.startedAt !== undefined ? { startedAt: a.startedAt } : {}),
       ...(a.endedAt !== undefined ? { endedAt: a.endedAt } : {}),
       outcome: a.outcome,
-      ...(a.error ? { error: errorView(a.error) } : {}),
+      ...(a.error ? { error: errorView(a.error, scope) } : {}),
       ...(a.retryDelayMs !== undefined ? { retryDelayMs: a.retryDelayMs } : {}),
     })),
-    timeline: d.timeline.map(eventView),
+    timeline: d.timeline.map((e) => eventView(e, scope)),
   };
 }

@@ -28,7 +28,10 @@ export interface RunningJune {
   stop(): Promise<void>;
 }
 
-export async function startJune(overrides: Record<string, unknown> = {}): Promise<RunningJune> {
+export async function startJune(
+  overrides: Record<string, unknown> = {},
+  options: { logFile?: string } = {},
+): Promise<RunningJune> {
   const dir = await makeTempDir('june-web-');
   const llm = await startFakeOpenAiServer({ echo: { tokenDelayMs: 5 } });
   const config = loadConfig({
@@ -48,7 +51,7 @@ export async function startJune(overrides: Record<string, unknown> = {}): Promis
       ...overrides,
     },
   });
-  const logger = createLogger('silent');
+  const logger = options.logFile ? createLogger('debug', options.logFile) : createLogger('silent');
   const queue = await openTaskQueue(config, { logger, retryBaseMs: 50, retryMaxMs: 200 });
   const registry = new HandlerRegistry();
   const runtime = await startChannelRuntime({ config, queue, logger, registry, adapters: [] });

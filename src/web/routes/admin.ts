@@ -67,7 +67,7 @@ export function adminRoutes(deps: WebDeps): AnyRoute[] {
           limit: query.limit,
           ...(query.capability ? { capability: query.capability } : {}),
         });
-        return { tasks: dead.map(taskView) };
+        return { tasks: dead.map((t) => taskView(t, 'admin')) };
       },
     }),
     defineRoute({

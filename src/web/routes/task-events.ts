@@ -14,6 +14,7 @@
  */
 import { FINAL_STATES, type Task, type TaskEvent } from '../../tasks/types.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
+import type { Scope } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { TaskIdParams, TaskStreamQuery } from '../schemas.js';
@@ -23,7 +24,7 @@ import { canSee, errorView, eventView, resultAudioId, taskLinks, taskView } from
 const PIPELINE_STAGES = new Set(['decode', 'vad', 'stt', 'llm', 'tts', 'encode']);
 
 /** The SSE event for a recorded task event; final events are sent from the task itself (finalEvent). */
-function translate(e: TaskEvent): { event: string; data: unknown } | undefined {
+function translate(e: TaskEvent, scope: Scope): { event: string; data: unknown } | undefined {
   const base = { at: e.at, ...(e.attempt !== undefined ? { attempt: e.attempt } : {}) };
   switch (e.type) {
     case 'progress': {
@@ -38,7 +39,7 @@ function translate(e: TaskEvent): { event: string; data: unknown } | undefined {
     case 'retrying':
       return {
         event: 'retrying',
-        data: { ...base, ...(e.error ? { error: errorView(e.error) } : {}), delayMs: e.delayMs },
+        data: { ...base, ...(e.error ? { error: errorView(e.error, scope) } : {}), delayMs: e.delayMs },
       };
     case 'queued':
     case 'active':
@@ -50,7 +51,7 @@ function translate(e: TaskEvent): { event: string; data: unknown } | undefined {
   }
 }
 
-function finalEvent(task: Task): { event: string; data: unknown } {
+function finalEvent(task: Task, scope: Scope): { event: string; data: unknown } {
   const audioId = resultAudioId(task);
   switch (task.state) {
     case 'completed':
@@ -65,7 +66,7 @@ function finalEvent(task: Task): { event: string; data: unknown } {
     case 'dead':
       return {
         event: 'dead',
-        data: { state: task.state, ...(task.error ? { error: errorView(task.error) } : {}) },
+        data: { state: task.state, ...(task.error ? { error: errorView(task.error, scope) } : {}) },
       };
     default:
       return { event: 'cancelled', data: { state: task.state } };
@@ -75,7 +76,7 @@ function finalEvent(task: Task): { event: string; data: unknown } {
 const eventKey = (e: TaskEvent) =>
   `${e.type}|${e.at}|${e.stage ?? ''}|${e.attempt ?? ''}|${JSON.stringify(e.data ?? null)}`;
 
-async function followTask(deps: WebDeps, sse: SseStream, id: string): Promise<void> {
+async function followTask(deps: WebDeps, sse: SseStream, id: string, scope: Scope): Promise<void> {
   // subscribe first and hold live events back, so nothing falls between the snapshot and the live feed
   const buffered: TaskEvent[] = [];
   let live = false;
@@ -85,13 +86,13 @@ async function followTask(deps: WebDeps, sse: SseStream, id: string): Promise<vo
     if (FINAL_STATES.has(e.type as Task['state'])) {
       const task = (await deps.queue.get(id))?.task;
       if (task && FINAL_STATES.has(task.state)) {
-        const f = finalEvent(task);
+        const f = finalEvent(task, scope);
         sse.send(f.event, f.data);
         sse.close();
       }
       return;
     }
-    const t = translate(e);
+    const t = translate(e, scope);
     if (t) sse.send(t.event, t.data);
   };
   const sub = await deps.queue.subscribe(
@@ -105,15 +106,15 @@ async function followTask(deps: WebDeps, sse: SseStream, id: string): Promise<vo
 
   const detail = await deps.queue.get(id);
   if (!detail) return sse.close();
-  sse.send('state', taskView(detail.task));
+  sse.send('state', taskView(detail.task, scope));
   const seen = new Set<string>();
   for (const e of detail.timeline) {
     seen.add(eventKey(e));
-    const t = translate(e);
+    const t = translate(e, scope);
     if (t) sse.send(t.event, t.data);
   }
   if (FINAL_STATES.has(detail.task.state)) {
-    const f = finalEvent(detail.task);
+    const f = finalEvent(detail.task, scope);
     sse.send(f.event, f.data);
     return sse.close();
   }
@@ -145,7 +146,7 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
         const detail = await deps.queue.get(params.id).catch(() => undefined);
         if (!detail || !canSee(caller, detail.task)) throw new ApiError('not_found', `No task ${params.id}.`);
         const sse = deps.sse.start(reply);
-        await followTask(deps, sse, params.id).catch((err: unknown) => {
+        await followTask(deps, sse, params.id, caller.scope).catch((err: unknown) => {
           deps.logger.warn({ err: String(err), taskId: params.id }, 'task event stream failed');
           sse.close();
         });
@@ -173,7 +174,10 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
                 if (sse.closed) return;
                 const task = (await deps.queue.get(e.taskId))?.task;
                 if (task && canSee(caller, task))
-                  sse.send('task', { event: eventView(e), task: taskView(task) });
+                  sse.send('task', {
+                    event: eventView(e, caller.scope),
+                    task: taskView(task, caller.scope),
+                  });
               })
               .catch(() => undefined);
           },
@@ -190,7 +194,7 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
             tasks: recent
               .filter((t) => canSee(caller, t))
               .slice(0, 50)
-              .map(taskView),
+              .map((t) => taskView(t, caller.scope)),
           });
         });
         await chain;

@@ -33,7 +33,7 @@ export function taskRoutes(deps: WebDeps): AnyRoute[] {
           tasks: tasks
             .filter((t) => canSee(caller, t))
             .slice(0, query.limit)
-            .map(taskView),
+            .map((t) => taskView(t, caller.scope)),
         };
       },
     }),
@@ -51,7 +51,7 @@ export function taskRoutes(deps: WebDeps): AnyRoute[] {
       async handler({ params, caller }) {
         const detail = await deps.queue.get(params.id).catch(() => undefined);
         if (!detail || !canSee(caller, detail.task)) throw new ApiError('not_found', `No task ${params.id}.`);
-        return taskDetailView(detail);
+        return taskDetailView(detail, caller.scope);
       },
     }),
   ];
