@@ -215,10 +215,16 @@ export function mbppTaskId(id: unknown): string {
   return s.startsWith('Mbpp/') ? s : `Mbpp/${s}`;
 }
 
-/** The function name MBPP's first assert calls (MBPP's files do not name an entry point). */
-function entryFromAsserts(tests: string[]): string {
-  const m = /assert\s+(?:\w+\()*?\s*([A-Za-z_]\w*)\s*\(/.exec(tests[0] ?? '');
-  return m?.[1] ?? '';
+/**
+ * MBPP's files do not name an entry point: it is the reference's function that the first assert calls
+ * (`assert math.isclose(volume_sphere(10), …)` calls volume_sphere), else the first call in that assert.
+ */
+function entryFromAsserts(tests: string[], reference: string): string {
+  const test = tests[0] ?? '';
+  const defined = [...reference.matchAll(/^\s*def\s+([A-Za-z_]\w*)\s*\(/gm)].map((m) => m[1]!);
+  const called = defined.find((name) => new RegExp(`\\b${name}\\s*\\(`).test(test));
+  if (called) return called;
+  return /assert\s*\(?\s*([A-Za-z_]\w*)\s*\(/.exec(test)?.[1] ?? '';
 }
 
 function toProblem(id: DatasetId, r: Record<string, unknown>): Problem {
@@ -258,7 +264,7 @@ function toProblem(id: DatasetId, r: Record<string, unknown>): Problem {
       return {
         taskId: mbppTaskId(r.task_id),
         prompt: str(r, 'prompt'),
-        entryPoint: entryFromAsserts(tests),
+        entryPoint: entryFromAsserts(tests, str(r, 'code')),
         completionExtendsPrompt: false,
         baseTest: `\n${[...imports, ...tests].join('\n')}\n`,
         reference: str(r, 'code'),
@@ -270,7 +276,7 @@ function toProblem(id: DatasetId, r: Record<string, unknown>): Problem {
       return {
         taskId: mbppTaskId(r.task_id),
         prompt: str(r, 'text'),
-        entryPoint: entryFromAsserts(tests),
+        entryPoint: entryFromAsserts(tests, str(r, 'code')),
         completionExtendsPrompt: false,
         baseTest: `\n${setup}\n${tests.join('\n')}\n`,
         reference: str(r, 'code'),
