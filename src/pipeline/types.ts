@@ -60,6 +60,14 @@ export interface TurnTimings {
   replyAudioSec?: number;
 }
 
+/** A spoken reply, encoded. */
+export interface ReplyAudio {
+  format: ReplyFormat;
+  mimeType: string;
+  data: Buffer;
+  durationSec: number;
+}
+
 export type TurnStatus = 'ok' | 'no_speech' | 'empty_transcript';
 
 export interface TurnResult {
@@ -73,7 +81,7 @@ export interface TurnResult {
   reasoning: string;
   toolCalls: ToolCall[];
   language?: string;
-  audio?: { format: ReplyFormat; mimeType: string; data: Buffer; durationSec: number };
+  audio?: ReplyAudio;
   /** Degradations the user should know of (e.g. "voice unavailable, text only"). */
   notes: string[];
   timings: TurnTimings;

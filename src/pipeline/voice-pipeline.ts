@@ -1,12 +1,19 @@
 /**
- * The voice turn: decode → VAD → STT → LLM (streaming) → per-sentence TTS while the LLM still streams →
- * concatenate → encode. Text turns use the same path without the audio stages.
+ * The voice turn, orchestrated: each README stage lives in its own file, and this one only runs them in
+ * order and assembles the result.
+ *
+ *   decode → VAD → STT       hear.ts     (audio turns only)
+ *   LLM (streaming)          think.ts    (sentences go to TTS as they are final)
+ *   TTS → encode             speak.ts    (tts-stream.ts speaks while the LLM still writes)
+ *   every stage's frame      stage.ts    (runStage: events, span, time limit, busy time, metric)
+ *
+ * Text turns use the same path without the audio stages.
  *
  * Errors: bad audio and LLM failures throw typed JuneErrors (the task layer decides about retries);
  * TTS failures degrade to a text-only reply with a note; no speech / an empty transcript get a fixed
  * "please repeat" reply without calling the LLM.
  */
-import { audioDurationSec, concatPcm, encodeAudio, mimeTypeFor, preloadOpusCodec } from '../audio/index.js';
+import { preloadOpusCodec } from '../audio/index.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { voiceMetrics, type VoiceMetrics } from '../observability/metrics.js';
 import { recordSpanError, startSpan } from '../observability/tracing.js';
@@ -16,10 +23,9 @@ import { hear } from './hear.js';
 import { unionLength } from './intervals.js';
 import { REPLIES } from './replies.js';
 import { think } from './think.js';
-import { runStage } from './stage.js';
-import { synthesizeSentences, type TtsOutcome, type TtsStream } from './tts-stream.js';
+import { finishSpeaking, startSpeaking, type Spoken } from './speak.js';
 import { TurnClock, type TurnFrame, type VoicePipelineDeps } from './turn-context.js';
-import type { ReplyFormat, TurnEvent, TurnInput, TurnResult, TurnStatus, TurnTimings } from './types.js';
+import type { TurnEvent, TurnInput, TurnResult, TurnStatus, TurnTimings } from './types.js';
 
 /** One turn as the pipeline runs it: the stages' shared frame, plus what only the pipeline reads. */
 interface Turn extends TurnFrame {
@@ -130,7 +136,7 @@ export class VoicePipeline {
       userMessage,
     ];
 
-    const tts = speak ? this.ttsStream(turn, language, turn.emit) : undefined;
+    const tts = speak ? startSpeaking(engines, turn, language) : undefined;
     let reply;
     try {
       const thought = await think(engines, turn, messages, tts);
@@ -151,8 +157,9 @@ export class VoicePipeline {
     } else {
       reply.pushSentences(reply.flush());
     }
-    turn.stage = 'tts';
-    const audio = tts ? await this.finishAudio(turn, await tts.finish(), notes) : undefined;
+    const audio = tts
+      ? this.spoken(turn, await finishSpeaking(engines, turn, tts, this.format(turn)), notes)
+      : undefined;
     return {
       status: 'ok',
       userText,
@@ -167,18 +174,6 @@ export class VoicePipeline {
     };
   }
 
-  private ttsStream(turn: Turn, language: string | undefined, emit: (e: TurnEvent) => void): TtsStream {
-    return synthesizeSentences(this.deps.tts, {
-      language,
-      timeoutMs: this.deps.config.ttsTimeoutMs,
-      signal: turn.signal,
-      clock: turn.clock,
-      emit,
-      logger: this.logger,
-      parentSpan: turn.root,
-    });
-  }
-
   /** A fixed reply (no LLM call), spoken when the turn speaks. */
   private async canned(
     turn: Turn,
@@ -190,10 +185,10 @@ export class VoicePipeline {
     const notes: string[] = [];
     let audio: TurnResult['audio'];
     if (speak) {
-      const tts = this.ttsStream(turn, transcript?.language, () => undefined);
+      const engines = { ...this.deps, logger: this.logger, metrics: this.metrics };
+      const tts = startSpeaking(engines, turn, transcript?.language, { quiet: true });
       tts.push(text);
-      turn.stage = 'tts';
-      audio = await this.finishAudio(turn, await tts.finish(), notes);
+      audio = this.spoken(turn, await finishSpeaking(engines, turn, tts, this.format(turn)), notes);
     }
     return {
       status,
@@ -208,44 +203,15 @@ export class VoicePipeline {
     };
   }
 
-  /** Joins the synthesized sentences and encodes them, or records why there is no audio. */
-  private async finishAudio(turn: Turn, outcome: TtsOutcome, notes: string[]): Promise<TurnResult['audio']> {
-    const { timings, clock } = turn;
-    for (const i of outcome.intervals) clock.busy.push(i);
-    timings.ttsTotalMs = outcome.busyMs;
-    if (outcome.firstChunkMs !== undefined) timings.ttsFirstChunkMs = outcome.firstChunkMs;
-    if (outcome.firstAudioAtMs !== undefined) timings.timeToFirstAudioMs = outcome.firstAudioAtMs;
-    for (const ms of outcome.perSentenceMs)
-      this.metrics.ttsDuration.observe({ provider: this.deps.tts.name }, ms / 1000);
-    if (outcome.error !== undefined) {
-      const e = toJuneError(outcome.error);
-      if (e instanceof CancelledError) throw e;
-      this.metrics.errors.inc({ service: 'tts', error_type: e.code });
-      notes.push(`${REPLIES.ttsFailed} (${e.message})`);
-      this.logger.warn({ code: e.code, err: e.message }, 'TTS failed; replying with text only');
-      return undefined;
-    }
-    if (outcome.chunks.length === 0) return undefined;
+  private format(turn: Turn) {
+    return turn.input.replyFormat ?? this.deps.config.replyFormat;
+  }
 
-    const format: ReplyFormat = turn.input.replyFormat ?? this.deps.config.replyFormat;
-    const pcm = concatPcm(outcome.chunks, 120);
-    const durationSec = audioDurationSec(pcm);
-    const encoded = await runStage(
-      turn,
-      {
-        stage: 'encode',
-        span: 'audio.encode',
-        attributes: { 'audio.format': format, 'audio.duration_sec': durationSec },
-      },
-      async ({ signal, span }) => {
-        const data = await encodeAudio(pcm, format, { signal });
-        span?.setAttribute('audio.output_bytes', data.length);
-        return data;
-      },
-    );
-    timings.encodeMs = encoded.ms;
-    timings.replyAudioSec = durationSec;
-    return { format, mimeType: mimeTypeFor(format), data: encoded.value, durationSec };
+  /** Takes in what speaking gave: its timings, and its note when there is no voice. */
+  private spoken(turn: Turn, spoken: Spoken, notes: string[]): TurnResult['audio'] {
+    Object.assign(turn.timings, spoken.timings);
+    if (spoken.note) notes.push(spoken.note);
+    return spoken.audio;
   }
 
   private toResult(turn: Turn, a: Answer): TurnResult {
