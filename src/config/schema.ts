@@ -123,6 +123,11 @@ export const configSchema = z.object({
   taskLeaseMs: int(1000).default(30_000).describe('Lease on an active task; expired leases are retried'),
   workerCapabilities: list.default(['voice', 'chat']).describe('Capabilities of in-process workers'),
   workerConcurrency: int(1, 256).default(2).describe('Tasks a worker runs at once'),
+  drainTimeoutMs: int(0)
+    .default(10_000)
+    .describe(
+      'Shutdown deadline: running tasks may finish, the rest go back to the queue, channels close; then the process exits',
+    ),
   taskRetryBaseMs: int(1)
     .default(1000)
     .describe('First retry delay of a failed task; doubles per attempt, with jitter'),

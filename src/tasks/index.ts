@@ -9,7 +9,7 @@
 export { registerHandler, defaultHandlerRegistry, HandlerRegistry } from './handlers.js';
 export type { HandlerContext, TaskHandler } from './handlers.js';
 export { handlerModules, loadHandlerModules } from './handler-modules.js';
-export { startWorkers, drainOnSignals } from './runtime.js';
+export { startWorkers } from './runtime.js';
 export type { StartWorkersOptions, WorkerPool } from './runtime.js';
 export { openTaskQueue, sqliteQueueFile } from './open-queue.js';
 export { taskMetrics, serveMetrics } from './metrics.js';

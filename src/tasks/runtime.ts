@@ -231,20 +231,3 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     stop,
   };
 }
-
-/** SIGTERM/SIGINT drain the pool, then end the process; a second signal ends it at once. */
-export function drainOnSignals(pool: WorkerPool, onStopped: () => void = () => process.exit(0)): () => void {
-  let signalled = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(130);
-    signalled = true;
-    getLogger().info({ signal }, 'draining workers');
-    void pool.stop().then(onStopped);
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
-  return () => {
-    process.off('SIGTERM', handler);
-    process.off('SIGINT', handler);
-  };
-}

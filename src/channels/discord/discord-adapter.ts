@@ -125,6 +125,14 @@ class DiscordAdapter implements ChannelAdapter {
       else this.logger.warn({ code: e.code }, 'Discord gateway disconnected');
     });
     client.on(Events.ShardResume, () => this.logger.info('Discord gateway connection resumed'));
+    // discord.js retries a lost gateway by itself, silently: say so, with the count since the last READY
+    let reconnects = 0;
+    client.on(Events.ShardReconnecting, (shard) =>
+      this.logger.warn({ shard, attempt: ++reconnects }, 'Discord gateway reconnecting'),
+    );
+    client.on(Events.ShardReady, () => (reconnects = 0));
+    client.on(Events.ShardResume, () => (reconnects = 0));
+    client.on(Events.ShardError, (err) => this.logger.warn({ err: String(err) }, 'Discord gateway error'));
 
     await this.login();
     const user = client.user;

@@ -1,12 +1,14 @@
 /**
  * `june start` (what `npm start` runs): the task queue, in-process workers, every chat channel whose token
- * is configured, and the web page + HTTP API. SIGTERM/SIGINT drain running tasks before exiting.
+ * is configured, and the web page + HTTP API. SIGTERM/SIGINT drain running tasks and close everything
+ * within the drain deadline (drainTimeoutMs); a second signal exits at once.
  */
 import type { Command } from 'commander';
 import { startChannelRuntime } from '../../channels/runtime.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
-import { drainOnSignals, startWorkers } from '../../tasks/runtime.js';
+import { startWorkers } from '../../tasks/runtime.js';
 import { cliContext } from '../context.js';
+import { shutdownOnSignals } from '../shutdown.js';
 
 interface StartOptions {
   web?: boolean;
@@ -28,34 +30,35 @@ export function register(program: Command): void {
         { httpPort: opts.port, httpHost: opts.host, ...(opts.web === false ? { web: false } : {}) },
         { server: true },
       );
+      // first, so that a signal during a slow start (a channel that cannot connect) is bounded too
+      const shutdown = shutdownOnSignals({ deadlineMs: config.drainTimeoutMs, logger });
       const queue = await openTaskQueue(config, { logger });
+      shutdown.add('task queue', () => queue.close());
       const runtime = await startChannelRuntime({ config, queue, logger });
+      shutdown.add('channels', () => runtime.stop());
       let web: { url: string; close(): Promise<void> } | undefined;
       if (config.web) {
         const { startWebServer } = await import('../../web/server.js');
-        web = await startWebServer({ config, queue, runtime, logger });
+        const server = await startWebServer({ config, queue, runtime, logger });
+        shutdown.add('web', () => server.close());
+        web = server;
       }
-      const pool = opts.workers === false ? undefined : await startWorkers({ queue, config, logger });
+      // running tasks get half the deadline to finish; the rest is for giving tasks back and closing
+      const pool =
+        opts.workers === false
+          ? undefined
+          : await startWorkers({ queue, config, logger, drainTimeoutMs: config.drainTimeoutMs / 2 });
+      if (pool) shutdown.add('workers', () => pool.stop());
       const channels = [...runtime.adapters.keys()].filter((n) => n !== 'web');
       process.stderr.write(
         `June is running.${web ? ` Open ${web.url}` : ''}` +
           `${channels.length ? ` Channels: ${channels.join(', ')}.` : ' No chat channel token is configured.'}` +
           `${pool ? ` Workers: ${pool.capabilities.join(', ')} × ${pool.concurrency}.` : ''}\n`,
       );
-      // until an owner exists, the setup code lets them in whatever strangers do (never logged)
-      const setupCode = channels.length ? runtime.access.setupCode() : undefined;
-      if (setupCode)
-        process.stderr.write(
-          `No owner yet: send ${setupCode} to your bot (or /start ${setupCode}) to become its owner.\n`,
-        );
-      // warm the models in the background so the first message is answered quickly; /ready reports it
-      runtime.pipeline.keepWarm((err) => logger.warn({ err: String(err) }, 'models not ready yet'));
-      await new Promise<void>((resolve) => {
-        if (pool) drainOnSignals(pool, () => resolve());
-        else for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve());
-      });
-      await web?.close();
-      await runtime.stop();
-      await queue.close();
+      // warm the models in the background so the first message is answered quickly
+      void runtime.pipeline
+        .get()
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'models not ready yet'));
+      await shutdown.done;
     });
 }

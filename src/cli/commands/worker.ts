@@ -1,15 +1,16 @@
 /**
  * `june worker`: a standalone worker process that runs tasks of its capabilities from the configured queue
- * (several machines on one Redis with JUNE_QUEUE=bullmq). SIGTERM drains it: running tasks finish, the
- * rest stay queued for other workers.
+ * (several machines on one Redis with JUNE_QUEUE=bullmq). SIGTERM drains it within the drain deadline:
+ * running tasks finish, the rest stay queued for other workers; a second signal exits at once.
  */
 import type { Command } from 'commander';
 import { createLogger, setLogger } from '../../observability/logger.js';
 import { InvalidTaskError } from '../../tasks/errors.js';
 import { closeHandlerModules } from '../../tasks/handler-modules.js';
 import { serveMetrics, taskMetrics } from '../../tasks/metrics.js';
-import { drainOnSignals, startWorkers } from '../../tasks/runtime.js';
+import { startWorkers } from '../../tasks/runtime.js';
 import { cliContext } from '../context.js';
+import { shutdownOnSignals } from '../shutdown.js';
 
 interface WorkerOpts {
   capabilities?: string;
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     )
     .option('--concurrency <n>', 'tasks run at once (default: JUNE_WORKER_CONCURRENCY)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics')
-    .option('--drain-timeout <seconds>', 'how long a drain waits for running tasks', '30')
+    .option('--drain-timeout <seconds>', 'shutdown deadline in seconds (default: JUNE_DRAIN_TIMEOUT_MS)')
     .action(async (opts: WorkerOpts) => {
       const { config } = cliContext({
         workerCapabilities: opts.capabilities,
@@ -49,15 +50,22 @@ export function register(program: Command): void {
       // a long-running service logs at the configured level (other commands keep the terminal quiet)
       const logger = createLogger(process.env.JUNE_LOG_LEVEL ?? config.logLevel);
       setLogger(logger);
+      const deadlineMs =
+        opts.drainTimeout !== undefined ? seconds(opts.drainTimeout) * 1000 : config.drainTimeoutMs;
+      const shutdown = shutdownOnSignals({ deadlineMs, logger });
+      shutdown.add('handlers', () => closeHandlerModules());
       const metrics = taskMetrics();
       const server = opts.metricsPort !== undefined ? await serveMetrics(port(opts.metricsPort)) : undefined;
+      if (server) shutdown.add('metrics', () => server.close());
       const pool = await startWorkers({
         config,
         logger,
         metrics,
         loadHandlers: true,
-        drainTimeoutMs: seconds(opts.drainTimeout ?? '30') * 1000,
+        // running tasks get half the deadline to finish; the rest is for giving tasks back and closing
+        drainTimeoutMs: deadlineMs / 2,
       });
+      shutdown.add('workers', () => pool.stop());
       logger.info(
         {
           worker: pool.id,
@@ -67,10 +75,6 @@ export function register(program: Command): void {
         },
         'worker running',
       );
-      await new Promise<void>((resolve) => {
-        drainOnSignals(pool, () => resolve());
-      });
-      await server?.close();
-      await closeHandlerModules();
+      await shutdown.done;
     });
 }
