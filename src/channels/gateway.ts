@@ -69,7 +69,12 @@ const mb = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
 /** "/start CODE" or the code alone: what the owner sends to pair with the setup code. */
 const SETUP_MESSAGE = /^(?:\/start(?:@\S+)?\s+)?([A-Za-z2-9][A-Za-z2-9 -]{10,20})$/;
 
+/** Messages whose intake failed after the rate limit counted them: a retry is not counted again. */
+const MAX_COUNTED = 10_000;
+
 export class ChannelGateway {
+  private readonly counted = new Set<string>();
+
   constructor(private readonly deps: GatewayDeps) {}
 
   /** What a stranger in a private chat is told, if anything; `owner` when they paired as the owner. */
@@ -94,7 +99,15 @@ export class ChannelGateway {
     }
   }
 
-  async accept(msg: InboundMessage, adapter: ChannelAdapter): Promise<AcceptOutcome> {
+  /**
+   * `redelivered`: the message was counted by the rate limit when it first arrived (a parked update taken
+   * in again), so it is not counted twice.
+   */
+  async accept(
+    msg: InboundMessage,
+    adapter: ChannelAdapter,
+    options: { redelivered?: boolean } = {},
+  ): Promise<AcceptOutcome> {
     const { logger } = this.deps;
     const log = logger.child({
       channel: msg.channel,
@@ -137,7 +150,12 @@ export class ChannelGateway {
       }
     }
 
-    if (!(await this.deps.rateLimiter.take(`${msg.channel}:${msg.userId}`))) {
+    const messageKey = `${msg.channel}:${msg.chatId}:${msg.messageId}`;
+    if (
+      !options.redelivered &&
+      !this.counted.has(messageKey) &&
+      !(await this.deps.rateLimiter.take(`${msg.channel}:${msg.userId}`))
+    ) {
       await say(
         "You're sending messages faster than I can answer. Please slow down and try again in a minute.",
       );
@@ -163,13 +181,17 @@ export class ChannelGateway {
     }
 
     const payload: ChannelTurnPayload = { message: msg, ...(audio ? { attachment: audio } : {}) };
+    // a message whose intake fails is tried again (redelivered, then parked): it is counted only once
+    this.counted.add(messageKey);
+    if (this.counted.size > MAX_COUNTED) this.counted.delete(this.counted.values().next().value!);
     const taskId = await this.deps.queue.enqueue({
       kind: audio ? CHANNEL_VOICE_KIND : CHANNEL_TEXT_KIND,
       capability: audio ? 'voice' : 'chat',
       payload,
       conversationKey: conversationKey(ref),
-      idempotencyKey: `${msg.channel}:${msg.chatId}:${msg.messageId}`,
+      idempotencyKey: messageKey,
     });
+    this.counted.delete(messageKey);
     log.info({ taskId, audio: Boolean(audio) }, 'message accepted');
     return { kind: 'enqueued', taskId };
   }

@@ -10,6 +10,7 @@ import { defaultHandlerRegistry, type HandlerRegistry } from '../tasks/handlers.
 import type { TaskQueue } from '../tasks/types.js';
 import { AudioStore } from './audio-store.js';
 import { ChannelGateway } from './gateway.js';
+import { parkInbound, registerInboundHandler } from './inbound-task.js';
 import { pipelineHolder, type PipelineHolder } from './pipeline-holder.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.js';
 import { AccessControl } from './store/access.js';
@@ -97,14 +98,18 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     historyTurns: config.historyTurns,
     defaultVoiceMode: config.voiceReplies,
   });
+  registerInboundHandler(options.registry ?? defaultHandlerRegistry, {
+    adapter: (name) => adapters.get(name),
+    gateway: () => gateway,
+  });
 
   const receive = (options.receive ?? true) && gateway !== undefined;
   const addAdapter = async (adapter: ChannelAdapter) => {
     adapters.set(adapter.name, adapter);
-    if (receive && gateway) {
+    if (receive && gateway && queue) {
       await adapter.start(async (msg) => {
         await gateway.accept(msg, adapter);
-      });
+      }, parkInbound(queue));
       logger.info({ channel: adapter.name }, 'channel started');
     }
   };

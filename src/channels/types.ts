@@ -3,6 +3,7 @@
  * one InboundMessage and implements ChannelAdapter for what goes back out; everything between (access,
  * rate limits, commands, the durable task, the conversation, delivery) is shared.
  */
+import type { ParkInbound } from './inbound-task.js';
 
 export type AttachmentKind = 'voice' | 'audio' | 'video_note' | 'document' | 'image' | 'video' | 'other';
 
@@ -70,8 +71,13 @@ export interface ChannelAdapter {
   readonly limits: ChannelLimits;
   /** The channel authenticates its users itself (the web API's bearer tokens), so the gateway skips pairing. */
   readonly authenticatesUsers?: boolean;
-  /** Starts receiving; every received message goes to `onMessage`, which resolves once it is durable. */
-  start(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void>;
+  /**
+   * Starts receiving; every received message goes to `onMessage`, which resolves once it is durable. A
+   * platform that redelivers hands an update that keeps failing to `park` (see inbound-task.ts).
+   */
+  start(onMessage: (msg: InboundMessage) => Promise<void>, park?: ParkInbound): Promise<void>;
+  /** Reads a parked update (`ParkedInbound.raw`) back into a message; undefined for one June ignores. */
+  readInbound?(raw: unknown): InboundMessage | undefined;
   stop(): Promise<void>;
   download(attachment: InboundAttachment, signal?: AbortSignal): Promise<Buffer>;
   sendText(target: ReplyTarget, text: string): Promise<void>;

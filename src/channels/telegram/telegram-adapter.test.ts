@@ -45,6 +45,7 @@ function adapter(config: Partial<TelegramConfig> = {}) {
       telegramMaxDownloadBytes: 20 * 1024 * 1024,
       telegramWebhookUrl: undefined,
       httpHost: '127.0.0.1',
+      inboundMaxAttempts: 5,
       ...config,
     },
     logger,
@@ -127,6 +128,7 @@ describe('Telegram adapter: sending and downloading', () => {
         telegramMaxDownloadBytes: 1e6,
         telegramWebhookUrl: undefined,
         httpHost: '127.0.0.1',
+        inboundMaxAttempts: 5,
       },
       logger,
     );

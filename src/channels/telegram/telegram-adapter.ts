@@ -5,7 +5,8 @@
  * receives updates by long polling (default) or by webhook when `telegramWebhookUrl` is set.
  *
  * Either way an update is acknowledged only once June's handler resolved (the task is on disk): see
- * telegram-polling.ts and telegram-webhook.ts.
+ * telegram-polling.ts and telegram-webhook.ts. An update whose intake fails `inboundMaxAttempts` times is
+ * parked as a task (inbound-task.ts), so its chat goes on and the update can be redriven.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { sleep } from '../../util/abort.js';
 import { AudioError } from '../../util/errors.js';
 import { COMMANDS } from '../commands.js';
 import { ChannelError } from '../errors.js';
+import { withParking, type ParkInbound } from '../inbound-task.js';
 import type {
   Activity,
   ChannelAdapter,
@@ -39,8 +41,19 @@ import {
 
 export type TelegramConfig = Pick<
   JuneConfig,
-  'telegramToken' | 'telegramApiRoot' | 'telegramWebhookUrl' | 'telegramMaxDownloadBytes' | 'httpHost'
+  | 'telegramToken'
+  | 'telegramApiRoot'
+  | 'telegramWebhookUrl'
+  | 'telegramMaxDownloadBytes'
+  | 'httpHost'
+  | 'inboundMaxAttempts'
 >;
+
+/** What a parked Telegram update keeps: the update, and the bot it was sent to (to read mentions). */
+interface ParkedUpdate {
+  update: Update;
+  bot: BotIdentity;
+}
 
 export interface TelegramAdapterOptions {
   /** Long-poll timeout in seconds (default 30; Telegram allows up to 50). */
@@ -56,6 +69,11 @@ export interface TelegramAdapterOptions {
 const DOWNLOAD_FAILED = "I couldn't fetch your message from Telegram. Please send it again.";
 const TOO_BIG = (limitMb: number) =>
   `That file is too large for me to download from Telegram (the limit is ${limitMb} MB). Please send a shorter recording.`;
+
+interface Receive {
+  onMessage: (msg: InboundMessage) => Promise<void>;
+  park?: ParkInbound;
+}
 
 interface Grammy {
   Api: typeof Api;
@@ -105,16 +123,22 @@ export class TelegramAdapter implements ChannelAdapter {
    * Asks getMe who the bot is and starts receiving. A refused token fails here; Telegram being out of
    * reach does not stop June from starting: the adapter keeps trying in the background.
    */
-  async start(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+  async start(onMessage: (msg: InboundMessage) => Promise<void>, park?: ParkInbound): Promise<void> {
     if (this.started) throw new Error('the Telegram adapter is already started');
     this.started = true;
+    const receive = { onMessage, ...(park ? { park } : {}) };
     try {
-      await this.connect(onMessage);
+      await this.connect(receive);
     } catch (err) {
       if (!(err instanceof ChannelError && err.retryable)) throw err;
       this.logger.warn({ err: err.message }, 'Telegram is not reachable yet; retrying in the background');
-      this.connecting = this.connectEventually(onMessage);
+      this.connecting = this.connectEventually(receive);
     }
+  }
+
+  readInbound(raw: unknown): InboundMessage | undefined {
+    const { update, bot } = raw as ParkedUpdate;
+    return update.message ? toInboundMessage(update.message, bot) : undefined;
   }
 
   async stop(): Promise<void> {
@@ -126,7 +150,7 @@ export class TelegramAdapter implements ChannelAdapter {
     this.webhook = undefined;
   }
 
-  private async connectEventually(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+  private async connectEventually(receive: Receive): Promise<void> {
     const signal = this.stopController.signal;
     for (let attempt = 1; !signal.aborted; attempt++) {
       await sleep(
@@ -135,7 +159,7 @@ export class TelegramAdapter implements ChannelAdapter {
       ).catch(() => undefined);
       if (signal.aborted) return;
       try {
-        await this.connect(onMessage);
+        await this.connect(receive);
         this.logger.info('Telegram connected');
         return;
       } catch (err) {
@@ -150,7 +174,7 @@ export class TelegramAdapter implements ChannelAdapter {
   }
 
   /** getMe, the commands menu, then the webhook or the poller. Safe to call again after a failure. */
-  private async connect(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+  private async connect(receive: Receive): Promise<void> {
     const me = await this.call('getMe', (api) => api.getMe());
     if (!me.username)
       throw new ChannelError(TELEGRAM, 'getMe returned a bot without a username', { retryable: false });
@@ -162,19 +186,31 @@ export class TelegramAdapter implements ChannelAdapter {
       ),
     );
     const bot = this.bot;
-    const handle = async (update: Update) => {
-      let msg: InboundMessage | undefined;
-      try {
-        msg = update.message ? toInboundMessage(update.message, bot) : undefined;
-      } catch (err) {
-        // a message June cannot read is dropped (with a log), never retried forever
-        this.logger.warn(
-          { updateId: update.update_id, err: String(err) },
-          'unreadable Telegram update; skipped',
-        );
-      }
-      if (msg) await onMessage(msg);
-    };
+    // a message June cannot read fails like any other intake failure: retried, then parked, never dropped
+    const handle = withParking(
+      async (update: Update) => {
+        const msg = this.readInbound({ update, bot } satisfies ParkedUpdate);
+        if (msg) await receive.onMessage(msg);
+      },
+      {
+        channel: TELEGRAM,
+        maxAttempts: this.config.inboundMaxAttempts,
+        ...(receive.park ? { park: receive.park } : {}),
+        updateId: (u) => String(u.update_id),
+        raw: (update) => ({ update, bot }) satisfies ParkedUpdate,
+        target: (u) =>
+          u.message
+            ? {
+                channel: TELEGRAM,
+                chatId: String(u.message.chat.id),
+                userId: String(u.message.from?.id ?? ''),
+                replyToMessageId: String(u.message.message_id),
+              }
+            : undefined,
+        describe: (err) => describeError(err, this.token),
+        logger: this.logger,
+      },
+    );
 
     const hookUrl = this.config.telegramWebhookUrl;
     if (hookUrl) {

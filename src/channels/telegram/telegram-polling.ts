@@ -2,7 +2,8 @@
  * The getUpdates loop, written for durability rather than taken from grammY's bot.start(): Telegram
  * forgets an update once a getUpdates call asks for a higher offset, so the offset only ever moves past an
  * update after its handler resolved (the task is on disk). When a handler fails, the offset stays on that
- * update and the next poll fetches it again, after a backoff.
+ * update and the next poll fetches it again, after a backoff; the adapter's handler parks an update that
+ * keeps failing as a task (inbound-task.ts), which resolves it, so one bad update cannot stop its chat.
  *
  * Updates of one batch run in parallel across chats but in order within a chat (a conversation's tasks
  * are queued in the order its messages arrived). Updates already handled in this process are skipped if
