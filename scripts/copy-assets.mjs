@@ -1,4 +1,5 @@
-// Copies the files the build does not compile (the web page under src/web/public) into dist, so that
+// Copies the files the build does not compile (the web page under src/web/public, the eval checker's
+// Python worker under src/eval/python) into dist, so that
 // `npm run build` output serves the page without any other step.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,7 +7,10 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const assets = [['src/web/public', 'dist/web/public']];
+const assets = [
+  ['src/web/public', 'dist/web/public'],
+  ['src/eval/python', 'dist/eval/python'],
+];
 
 for (const [from, to] of assets) {
   const src = path.join(root, from);

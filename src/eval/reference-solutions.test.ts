@@ -10,12 +10,21 @@ import type { Sample } from './samples.js';
 import { summarize } from './summary.js';
 import { DATA_FILES, hasSharedData } from './test-data.js';
 
-function referenceSamples(id: DatasetId, limit?: number): { samples: Sample[]; ds: ReturnType<typeof loadDataset> } {
+function referenceSamples(
+  id: DatasetId,
+  limit?: number,
+): { samples: Sample[]; ds: ReturnType<typeof loadDataset> } {
   const ds = loadDataset(id, DATA_FILES[id]);
   const problems = ds.problems.slice(0, limit);
   return {
     ds,
-    samples: problems.map((p, i) => ({ order: i, taskId: p.taskId, sample: 0, problem: p, program: p.reference })),
+    samples: problems.map((p, i) => ({
+      order: i,
+      taskId: p.taskId,
+      sample: 0,
+      problem: p,
+      program: p.reference,
+    })),
   };
 }
 
@@ -23,7 +32,9 @@ async function failuresOf(id: DatasetId, limit?: number) {
   const { ds, samples } = referenceSamples(id, limit);
   const run = await checkSamples(ds, samples, { concurrency: 2 });
   const summary = summarize(id, ds.source.plus, run, new Date().toISOString());
-  const failing = run.verdicts.filter((v) => v.status !== 'pass' || (ds.source.plus && v.plus_status !== 'pass'));
+  const failing = run.verdicts.filter(
+    (v) => v.status !== 'pass' || (ds.source.plus && v.plus_status !== 'pass'),
+  );
   return { summary, failing, count: samples.length };
 }
 

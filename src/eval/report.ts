@@ -7,8 +7,7 @@ import type { Verdict } from './checker.js';
 import { baselinesFor } from './baselines.js';
 import type { EvalSummary } from './summary.js';
 
-const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -32,7 +31,10 @@ function histogram(valuesMs: number[]): string {
   const rects = counts
     .map((c, i) => {
       const h = Math.round((c / max) * 100);
-      const label = buckets[i] === Infinity ? '>10s' : `≤${buckets[i]! >= 1000 ? `${buckets[i]! / 1000}s` : `${buckets[i]}ms`}`;
+      const label =
+        buckets[i] === Infinity
+          ? '>10s'
+          : `≤${buckets[i]! >= 1000 ? `${buckets[i]! / 1000}s` : `${buckets[i]}ms`}`;
       return `<rect x="${i * w + 4}" y="${110 - h}" width="${w - 8}" height="${h}" class="h"/><text x="${i * w + w / 2}" y="124" text-anchor="middle">${esc(label)}</text><text x="${i * w + w / 2}" y="${106 - h}" text-anchor="middle">${c}</text>`;
     })
     .join('');

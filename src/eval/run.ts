@@ -35,7 +35,11 @@ export interface EvalRunResult {
   runDir: string;
 }
 
-export function defaultRunDir(config: Pick<JuneConfig, 'dataDir'>, dataset: DatasetId, now = new Date()): string {
+export function defaultRunDir(
+  config: Pick<JuneConfig, 'dataDir'>,
+  dataset: DatasetId,
+  now = new Date(),
+): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return path.join(config.dataDir, 'evals', `${stamp}-${dataset.replace('+', 'plus')}`);
 }
@@ -52,13 +56,17 @@ export async function runEval(
     const wanted = new Set(options.tasks);
     const unknown = options.tasks.filter((t) => !dataset.byId.has(t));
     if (unknown.length)
-      throw new EvalError('eval_bad_input', `Unknown task ids for ${options.dataset}: ${unknown.join(', ')}.`);
+      throw new EvalError(
+        'eval_bad_input',
+        `Unknown task ids for ${options.dataset}: ${unknown.join(', ')}.`,
+      );
     samples = samples.filter((s) => wanted.has(s.taskId));
   } else if (options.limit !== undefined) {
     const first = new Set(dataset.problems.slice(0, options.limit).map((p) => p.taskId));
     samples = samples.filter((s) => first.has(s.taskId));
   }
-  if (samples.length === 0) throw new EvalError('eval_bad_input', `No samples to check in ${options.samplesFile}.`);
+  if (samples.length === 0)
+    throw new EvalError('eval_bad_input', `No samples to check in ${options.samplesFile}.`);
 
   const runDir = path.resolve(options.outDir ?? defaultRunDir(config, options.dataset, startedAt));
   fs.mkdirSync(runDir, { recursive: true });
@@ -79,7 +87,11 @@ export async function runEval(
 }
 
 /** Reads a run directory back (for compare and report). */
-export function loadRun(runDir: string): { summary: EvalSummary; verdicts: Verdict[]; programs: Map<string, string[]> } {
+export function loadRun(runDir: string): {
+  summary: EvalSummary;
+  verdicts: Verdict[];
+  programs: Map<string, string[]>;
+} {
   const read = (name: string) => {
     try {
       return fs.readFileSync(path.join(runDir, name), 'utf8');

@@ -130,7 +130,10 @@ function safeReadlink(p: string): string | undefined {
 
 export class CheckerSandbox {
   private readonly proc: ChildProcess;
-  private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: JobResult) => void; reject: (e: Error) => void }
+  >();
   private nextId = 1;
   private stderr = '';
   private closed = false;
@@ -138,15 +141,11 @@ export class CheckerSandbox {
 
   constructor(options: { bwrap?: string } = {}) {
     const asRoot = process.getuid?.() === 0;
-    this.proc = spawn(
-      options.bwrap ?? 'bwrap',
-      bwrapArgs([SYSTEM_PYTHON, '-I', '-c', workerSource()]),
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        // as root, process limits would not apply: the sandbox runs as nobody instead
-        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-      },
-    );
+    this.proc = spawn(options.bwrap ?? 'bwrap', bwrapArgs([SYSTEM_PYTHON, '-I', '-c', workerSource()]), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // as root, process limits would not apply: the sandbox runs as nobody instead
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });

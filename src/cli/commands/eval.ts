@@ -50,7 +50,8 @@ function formatComparison(c: Comparison): string {
   const lines = [
     `${c.metric}: ${c.tasks} tasks in both runs; both pass ${c.bothPass}, both fail ${c.bothFail}`,
     ...Object.keys(c.passAtKA).map(
-      (k) => `  ${k}: ${pct(c.passAtKA[k])} → ${pct(c.passAtKB[k])} (${c.delta[k]! >= 0 ? '+' : ''}${((c.delta[k] ?? 0) * 100).toFixed(1)} points)`,
+      (k) =>
+        `  ${k}: ${pct(c.passAtKA[k])} → ${pct(c.passAtKB[k])} (${c.delta[k]! >= 0 ? '+' : ''}${((c.delta[k] ?? 0) * 100).toFixed(1)} points)`,
     ),
     `  newly passing (${c.newlyPassing.length}): ${c.newlyPassing.join(' ') || '–'}`,
     `  newly failing (${c.newlyFailing.length}): ${c.newlyFailing.join(' ') || '–'}`,
@@ -95,7 +96,10 @@ export function register(program: Command): void {
         concurrency: positive('concurrency', opts.concurrency),
         timeoutS: positive('timeout', opts.timeout),
         limit: positive('limit', opts.limit),
-        tasks: opts.tasks?.split(',').map((t) => t.trim()).filter(Boolean),
+        tasks: opts.tasks
+          ?.split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
         download: { onProgress: progressCallback(`dataset ${id}`) },
         onVerdict: opts.json
           ? undefined
@@ -112,7 +116,9 @@ export function register(program: Command): void {
         `${summary.dataset}: ${summary.samples} samples, ${summary.tasks} tasks, n=${summary.n}`,
         ...Object.entries(summary.passAtK.base).map(([k, v]) => `  base ${k}: ${pct(v)}`),
         ...Object.entries(summary.passAtK.plus ?? {}).map(([k, v]) => `  plus ${k}: ${pct(v)}`),
-        `  statuses: ${Object.entries(summary.statusCounts).map(([s, n]) => `${s} ${n}`).join(', ')}`,
+        `  statuses: ${Object.entries(summary.statusCounts)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}`,
         `  ${summary.wallSeconds} s (${summary.perSample.runMs} ms per sample, concurrency ${summary.concurrency})`,
         `  run directory: ${runDir}`,
       ];
@@ -133,7 +139,8 @@ export function register(program: Command): void {
           'eval_bad_input',
           `The runs are on different datasets (${a.summary.dataset} and ${b.summary.dataset}); compare runs of one dataset.`,
         );
-      const metrics: ('base' | 'plus')[] = a.summary.passAtK.plus && b.summary.passAtK.plus ? ['base', 'plus'] : ['base'];
+      const metrics: ('base' | 'plus')[] =
+        a.summary.passAtK.plus && b.summary.passAtK.plus ? ['base', 'plus'] : ['base'];
       const comparisons = metrics.map((m) => compareRuns(a, b, m));
       const baselines = baselinesFor(a.summary.dataset);
       if (opts.json) {
