@@ -9,6 +9,12 @@ import { AccessControl } from '../../channels/store/access.js';
 import { channelDbFile, openChannelDb } from '../../channels/store/db.js';
 import { cliContext } from '../context.js';
 
+/** What `june start` prints while no owner exists: the setup code and what to do with it ('' once paired). */
+export function setupCodeNotice(ac: AccessControl): string {
+  const code = ac.setupCode();
+  return code ? `No owner yet: send ${code} to your bot (or /start ${code}) to become its owner.\n` : '';
+}
+
 function access(): { ac: AccessControl; close: () => void } {
   const { config } = cliContext();
   const db = openChannelDb(channelDbFile(config.dataDir));

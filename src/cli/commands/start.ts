@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { startChannelRuntime } from '../../channels/runtime.js';
+import { setupCodeNotice } from './pairing.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { startWorkers } from '../../tasks/runtime.js';
 import { cliContext } from '../context.js';
@@ -47,7 +48,13 @@ export function register(program: Command): void {
       const pool =
         opts.workers === false
           ? undefined
-          : await startWorkers({ queue, config, logger, drainTimeoutMs: config.drainTimeoutMs / 2 });
+          : await startWorkers({
+              queue,
+              config,
+              logger,
+              registry: runtime.handlers,
+              drainTimeoutMs: config.drainTimeoutMs / 2,
+            });
       if (pool) shutdown.add('workers', () => pool.stop());
       const channels = [...runtime.adapters.keys()].filter((n) => n !== 'web');
       process.stderr.write(
@@ -55,6 +62,8 @@ export function register(program: Command): void {
           `${channels.length ? ` Channels: ${channels.join(', ')}.` : ' No chat channel token is configured.'}` +
           `${pool ? ` Workers: ${pool.capabilities.join(', ')} × ${pool.concurrency}.` : ''}\n`,
       );
+      // until an owner exists, the setup code lets them in whatever strangers do (never logged)
+      if (channels.length) process.stderr.write(setupCodeNotice(runtime.access));
       // warm the models in the background so the first message is answered quickly
       void runtime.pipeline
         .get()
