@@ -165,18 +165,14 @@ describe('LlamaLanguageModel', () => {
   it('stops promptly with CancelledError when aborted mid-stream, and serves the next request', async () => {
     const model = create('endless.gguf');
     const controller = new AbortController();
-    let abortedAt = 0;
     let texts = 0;
     const run = async () => {
       for await (const ev of model.chatStream(hello({ maxTokens: 100_000, signal: controller.signal }))) {
-        if (ev.type === 'text' && ++texts === 2) {
-          abortedAt = performance.now();
-          controller.abort();
-        }
+        if (ev.type === 'text' && ++texts === 2) controller.abort();
       }
     };
     await expect(run()).rejects.toBeInstanceOf(CancelledError);
-    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    // Promptly in tokens, not milliseconds: the endless model would otherwise go on for 100 000.
     expect(texts).toBeLessThan(10);
     const next = await collectChat(model.chatStream(hello({ maxTokens: 2 })));
     expect(next.text).toBe('Hello world');

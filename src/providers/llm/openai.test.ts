@@ -155,15 +155,26 @@ describe('OpenAiLanguageModel: reading streams', () => {
   });
 
   it('yields the first sentence while the server is still generating', async () => {
-    server.echo = { tokenDelayMs: 25 };
-    const started = Date.now();
-    let firstTextAt = 0;
-    for await (const e of makeModel().chatStream(hello))
-      if (e.type === 'text' && !firstTextAt) firstTextAt = Date.now();
-    const doneAt = Date.now();
-    // The answer has 14 tokens and the first sentence is settled by the 5th (about 0.35 of the stream);
-    // an implementation that waited for the end would be at 1.0.
-    expect(firstTextAt - started).toBeLessThan((doneAt - started) * 0.65);
+    // The server holds the rest of the answer after its first sentence until the client has yielded
+    // text (or, if the client waited for the end, until a deadline): a matter of order, not speed.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const deadline = setTimeout(release, 20_000);
+    server.echo = { holdAfterFirstSentence: released };
+    let serverDoneAtFirstText: boolean | undefined;
+    let text = '';
+    try {
+      for await (const e of makeModel().chatStream(hello)) {
+        if (e.type !== 'text') continue;
+        serverDoneAtFirstText ??= server.chatRequests()[0]!.finished;
+        release();
+        text += e.text;
+      }
+    } finally {
+      clearTimeout(deadline);
+    }
+    expect(serverDoneAtFirstText).toBe(false);
+    expect(text).toBe(echoAnswer('Hello'));
   });
 
   it('keeps reasoning_content apart (vLLM, DeepSeek)', async () => {

@@ -88,7 +88,6 @@ describe.skipIf(!hasVocab)('WhisperSpeechToText (whisper.cpp with a tiny random 
     const loadMs = performance.now() - t0;
     await stt.load();
     expect(log.records.filter((r) => r.msg === 'whisper model loaded')).toHaveLength(1);
-    expect(loadMs).toBeLessThan(10_000);
     console.info(`tiny whisper model load: ${Math.round(loadMs)} ms`);
   });
 
@@ -151,11 +150,13 @@ describe.skipIf(!hasVocab)('WhisperSpeechToText (whisper.cpp with a tiny random 
     await expect(stt.transcribe(jfk, { signal: pre.signal })).rejects.toBeInstanceOf(CancelledError);
 
     const ac = new AbortController();
-    const t0 = performance.now();
+    const passesEnded = () => log.records.filter((r) => r.msg === 'whisper transcribed').length;
+    const endedBefore = passesEnded();
     const pending = stt.transcribe(jfk, { signal: ac.signal });
     setTimeout(() => ac.abort(), 20);
     await expect(pending).rejects.toBeInstanceOf(CancelledError);
-    expect(performance.now() - t0).toBeLessThan(250); // did not wait for the engine's pass to end
+    // It did not wait for the engine's pass to end: that pass logs its end only later.
+    expect(passesEnded()).toBe(endedBefore);
 
     // Waiting in line behind the abandoned pass, then cancelled before it ever started.
     const queued = new AbortController();
