@@ -1,12 +1,12 @@
 /**
  * Assembles the channel layer for `june start` (receive and send) and `june worker` (send only): the
- * stores, the gateway, the task handler, and an adapter for every platform whose token is configured.
- * Platform modules are imported only when their token is set.
+ * stores, the gateway, the task handlers (returned for `startWorkers`), and an adapter for every platform
+ * whose token is configured. Platform modules are imported only when their token is set.
  */
 import path from 'node:path';
 import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { defaultHandlerRegistry, type HandlerRegistry } from '../tasks/handlers.js';
+import { HandlerRegistry } from '../tasks/handlers.js';
 import type { TaskQueue } from '../tasks/types.js';
 import { AudioStore } from './audio-store.js';
 import { ChannelGateway } from './gateway.js';
@@ -24,6 +24,7 @@ export interface ChannelRuntimeOptions {
   /** Needed to receive (the gateway enqueues); a send-only worker runtime has none. */
   queue?: TaskQueue;
   logger: Logger;
+  /** Where to register the task handlers; default: a new registry (returned as `handlers`). */
   registry?: HandlerRegistry;
   /** Adapters to use instead of the configured platforms (tests, the web channel). */
   adapters?: ChannelAdapter[];
@@ -40,6 +41,8 @@ export interface ChannelRuntime {
   audio: AudioStore;
   adapters: Map<string, ChannelAdapter>;
   pipeline: PipelineHolder;
+  /** The channel task handlers, for `startWorkers({ registry: runtime.handlers })`. */
+  handlers: HandlerRegistry;
   /** Adds an adapter (e.g. the web channel) and starts receiving on it. */
   addAdapter(adapter: ChannelAdapter): Promise<void>;
   stop(): Promise<void>;
@@ -89,7 +92,8 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     : undefined;
   const pipeline = options.pipeline ?? pipelineHolder(config, logger);
   const adapters = new Map<string, ChannelAdapter>();
-  registerChannelTurnHandler(options.registry ?? defaultHandlerRegistry, {
+  const handlers = options.registry ?? new HandlerRegistry();
+  registerChannelTurnHandler(handlers, {
     pipeline: () => pipeline.get(),
     conversations,
     audio,
@@ -98,7 +102,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     historyTurns: config.historyTurns,
     defaultVoiceMode: config.voiceReplies,
   });
-  registerInboundHandler(options.registry ?? defaultHandlerRegistry, {
+  registerInboundHandler(handlers, {
     adapter: (name) => adapters.get(name),
     gateway: () => gateway,
   });
@@ -123,6 +127,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     audio,
     adapters,
     pipeline,
+    handlers,
     addAdapter,
     async stop() {
       await Promise.allSettled([...adapters.values()].map((a) => a.stop()));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
-import { HandlerRegistry, defaultHandlerRegistry, registerHandler } from './handlers.js';
+import { HandlerRegistry } from './handlers.js';
 import { startWorkers } from './runtime.js';
 import { openSqliteQueue } from './sqlite/sqlite-queue.js';
 import { eventually } from './testing/eventually.js';
@@ -12,16 +12,18 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'june-handlers-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('handler registry', () => {
-  it('registers handlers process-wide and refuses a second handler for the same kind', () => {
-    registerHandler('test.registry-kind', 'chat', async () => 'ok');
-    expect(defaultHandlerRegistry.get('test.registry-kind')?.capability).toBe('chat');
-    expect(() => registerHandler('test.registry-kind', 'voice', async () => 'again')).toThrow(
+  it('registers handlers by kind and refuses a second handler for the same kind', () => {
+    const registry = new HandlerRegistry();
+    registry.register('test.registry-kind', 'chat', async () => 'ok');
+    expect(registry.get('test.registry-kind')?.capability).toBe('chat');
+    expect(() => registry.register('test.registry-kind', 'voice', async () => 'again')).toThrow(
       /already registered/,
     );
-    expect(() => registerHandler('test.other', 'Not A Capability', async () => 1)).toThrow(
+    expect(() => registry.register('test.other', 'Not A Capability', async () => 1)).toThrow(
       /invalid capability/,
     );
-    expect(defaultHandlerRegistry.unregister('test.registry-kind')).toBe(true);
+    expect(registry.capabilities()).toEqual(['chat']);
+    expect(registry.unregister('test.registry-kind')).toBe(true);
   });
 
   it('serves only capabilities that have handlers, and refuses to start with none', async () => {

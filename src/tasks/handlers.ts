@@ -1,7 +1,13 @@
 /**
- * Handlers: what a worker runs for a task kind. Other parts of June plug in their work here, e.g.
+ * Handlers: what a worker runs for a task kind, wired explicitly as BullMQ's `new Worker(name, processor)`:
+ * whoever owns the work fills a HandlerRegistry (kind → capability and handler) and passes it to
+ * `startWorkers`, e.g.
  *
- *   registerHandler('voice.turn', 'voice', async ({ task, signal, reportProgress }) => { … });
+ *   const handlers = new HandlerRegistry();
+ *   handlers.register('channel.text', 'chat', async ({ task, signal, once }) => { … });
+ *   await startWorkers({ config, registry: handlers });
+ *
+ * `june start` and `june worker` pass the channel runtime's handlers (`startChannelRuntime(…).handlers`).
  *
  * A handler must be idempotent by task id: after a crash the same task runs again, so side effects that
  * must happen once (sending the reply) go through `ctx.once(step, fn)`, which records the step's result
@@ -66,11 +72,4 @@ export class HandlerRegistry {
   kinds(): string[] {
     return [...this.entries.keys()];
   }
-}
-
-/** The process-wide registry that `startWorkers` uses unless given another. */
-export const defaultHandlerRegistry = new HandlerRegistry();
-
-export function registerHandler<P, R>(kind: string, capability: string, handler: TaskHandler<P, R>): void {
-  defaultHandlerRegistry.register(kind, capability, handler);
 }

@@ -11,8 +11,7 @@ import type { JuneConfig } from '../config/schema.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { sleep } from '../util/abort.js';
 import { CircuitBreakers, type CircuitSettings, type CircuitState } from './circuit.js';
-import { defaultHandlerRegistry, type HandlerRegistry } from './handlers.js';
-import { loadHandlerModules } from './handler-modules.js';
+import type { HandlerRegistry } from './handlers.js';
 import { taskMetrics, type TaskMetrics } from './metrics.js';
 import { openTaskQueue } from './open-queue.js';
 import { runLease, type RunEnv, type RunningTask, type SettledOutcome } from './run-task.js';
@@ -27,10 +26,8 @@ export interface StartWorkersOptions {
   capabilities?: string[];
   /** Tasks run at once, over all capabilities. Default: config.workerConcurrency. */
   concurrency?: number;
-  /** Default: the process-wide registry that `registerHandler` fills. */
-  registry?: HandlerRegistry;
-  /** Import the modules listed in handler-modules.ts first (what a standalone worker needs). */
-  loadHandlers?: boolean;
+  /** The handlers to run, by task kind; the capabilities they serve are the default ones. */
+  registry: HandlerRegistry;
   workerId?: string;
   /** Must match the queue's lease (default: config.taskLeaseMs); heartbeats go every third of it. */
   leaseMs?: number;
@@ -64,11 +61,10 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(n), ...items.slice(0, n)];
 }
 
-export async function startWorkers(options: StartWorkersOptions = {}): Promise<WorkerPool> {
+export async function startWorkers(options: StartWorkersOptions): Promise<WorkerPool> {
   const config = options.config ?? (options.queue ? undefined : loadConfig());
   const logger = (options.logger ?? getLogger()).child({ component: 'tasks' });
-  if (options.loadHandlers) await loadHandlerModules();
-  const registry = options.registry ?? defaultHandlerRegistry;
+  const registry = options.registry;
   const wanted = options.capabilities ?? config?.workerCapabilities ?? registry.capabilities();
   // a worker without a handler for a capability would claim its tasks only to fail them: skip it
   const served = new Set(registry.capabilities());

@@ -48,7 +48,13 @@ export function register(program: Command): void {
       const pool =
         opts.workers === false
           ? undefined
-          : await startWorkers({ queue, config, logger, drainTimeoutMs: config.drainTimeoutMs / 2 });
+          : await startWorkers({
+              queue,
+              config,
+              logger,
+              registry: runtime.handlers,
+              drainTimeoutMs: config.drainTimeoutMs / 2,
+            });
       if (pool) shutdown.add('workers', () => pool.stop());
       const channels = [...runtime.adapters.keys()].filter((n) => n !== 'web');
       process.stderr.write(

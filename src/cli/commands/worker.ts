@@ -4,11 +4,13 @@
  * running tasks finish, the rest stay queued for other workers; a second signal exits at once.
  */
 import type { Command } from 'commander';
+import { configuredAdapters, startChannelRuntime } from '../../channels/runtime.js';
 import { createLogger, setLogger } from '../../observability/logger.js';
 import { InvalidTaskError } from '../../tasks/errors.js';
-import { closeHandlerModules } from '../../tasks/handler-modules.js';
 import { serveMetrics, taskMetrics } from '../../tasks/metrics.js';
 import { startWorkers } from '../../tasks/runtime.js';
+import { UploadStore } from '../../web/uploads.js';
+import { createWebAdapter } from '../../web/web-adapter.js';
 import { cliContext } from '../context.js';
 import { shutdownOnSignals } from '../shutdown.js';
 
@@ -53,7 +55,19 @@ export function register(program: Command): void {
       const deadlineMs =
         opts.drainTimeout !== undefined ? seconds(opts.drainTimeout) * 1000 : config.drainTimeoutMs;
       const shutdown = shutdownOnSignals({ deadlineMs, logger });
-      shutdown.add('handlers', () => closeHandlerModules());
+      // the channel handlers with send-only adapters: a worker on another machine answers Telegram and
+      // Discord messages that `june start` received, and web voice messages when it shares the data dir
+      const web = createWebAdapter({
+        uploads: UploadStore.forDataDir(config.dataDir),
+        maxDownloadBytes: config.audioMaxBytes,
+      });
+      const runtime = await startChannelRuntime({
+        config,
+        logger,
+        receive: false,
+        adapters: [...(await configuredAdapters(config, logger)), web],
+      });
+      shutdown.add('channels', () => runtime.stop());
       const metrics = taskMetrics();
       const server = opts.metricsPort !== undefined ? await serveMetrics(port(opts.metricsPort)) : undefined;
       if (server) shutdown.add('metrics', () => server.close());
@@ -61,7 +75,7 @@ export function register(program: Command): void {
         config,
         logger,
         metrics,
-        loadHandlers: true,
+        registry: runtime.handlers,
         // running tasks get half the deadline to finish; the rest is for giving tasks back and closing
         drainTimeoutMs: deadlineMs / 2,
       });
