@@ -132,13 +132,13 @@ async function main(): Promise<void> {
     metrics: voiceMetrics(new Registry()),
   });
   await pipeline.warmUp();
-  await pipeline.run({ kind: 'audio', audio: clips[0]!.audio }); // warm caches, not measured
+  await pipeline.run({ kind: 'audio', audio: clips[0]!.audio, speak: true }); // warm caches, not measured
 
   const timings: TurnTimings[] = [];
   const hyps = new Map<string, Array<{ reference: string; hypothesis: string }>>();
   for (let run = 0; run < RUNS; run++) {
     for (const clip of clips) {
-      const r = await pipeline.run({ kind: 'audio', audio: clip.audio, platform: 'bench' });
+      const r = await pipeline.run({ kind: 'audio', audio: clip.audio, speak: true, platform: 'bench' });
       timings.push(r.timings);
       if (run === 0 && clip.reference !== undefined) {
         const list = hyps.get(clip.set) ?? [];

@@ -86,6 +86,7 @@ export async function runChannelTurn(
     const audio = attachment && adapter ? await adapter.download(attachment, ctx.signal) : undefined;
     if (attachment && !adapter) throw new Error(`channel ${message.channel} is not running in this process`);
     const pipeline = await deps.pipeline();
+    // the one place both turn facts are decided: whether to speak (above) and how much history to send
     const history = deps.conversations.history(ref, deps.historyMaxTokens, deps.historyTurns);
     const common = {
       platform: message.channel,
@@ -102,13 +103,12 @@ export async function runChannelTurn(
       ? await pipeline.run({ kind: 'audio', audio, ...common })
       : await pipeline.run({ kind: 'text', text: message.text ?? '', ...common });
 
-    if (result.status === 'ok') {
+    if (result.newMessages.length > 0) {
       await ctx.once('conversation', async () => {
-        deps.conversations.appendTurn(
+        deps.conversations.appendMessages(
           ref,
           ctx.task.id,
-          result.userText,
-          result.text,
+          result.newMessages,
           result.reasoning || undefined,
         );
         return true;

@@ -14,7 +14,6 @@ import type { Stage, TurnEvent } from './types.js';
 export type PipelineConfig = Pick<
   JuneConfig,
   | 'systemPrompt'
-  | 'historyTurns'
   | 'audioMaxBytes'
   | 'audioMaxSeconds'
   | 'vadThresholdDb'

@@ -5,12 +5,15 @@ export type ReplyFormat = 'ogg' | 'mp3' | 'wav';
 export interface TurnInputBase {
   /** Where the turn came from (cli, telegram, discord, web); a metrics label. */
   platform?: string;
-  /** Earlier messages of this conversation, oldest first (no system prompt). */
+  /**
+   * Earlier messages of this conversation, oldest first (no system prompt), already cut to what should be
+   * sent: the caller decides how much history the LLM sees; the pipeline sends all of it.
+   */
   history?: ChatMessage[];
   /** Language hint for STT and the TTS voice ("auto" to detect). */
   language?: string;
-  /** Produce a spoken reply (default: true for audio input, false for text). */
-  speak?: boolean;
+  /** Produce a spoken reply: decided by the caller (its channel's voice policy), never by the pipeline. */
+  speak: boolean;
   replyFormat?: ReplyFormat;
   signal?: AbortSignal;
   /** Live events (stage timings, transcript, streamed text). */
@@ -85,7 +88,7 @@ export interface TurnResult {
   /** Degradations the user should know of (e.g. "voice unavailable, text only"). */
   notes: string[];
   timings: TurnTimings;
-  /** The messages to append to the conversation history. */
+  /** The messages this turn adds to the conversation (the user's and the reply); none for a fixed reply. */
   newMessages: ChatMessage[];
   llmModel: string;
 }

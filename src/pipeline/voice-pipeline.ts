@@ -110,7 +110,7 @@ export class VoicePipeline {
     const { input } = turn;
     const { config } = this.deps;
     const engines = { ...this.deps, logger: this.logger, metrics: this.metrics };
-    const speak = input.speak ?? input.kind === 'audio';
+    const { speak } = input;
     const languageHint = input.language ?? config.sttLanguage;
     let transcript: Transcript | undefined;
     let userText: string;
@@ -132,7 +132,7 @@ export class VoicePipeline {
     const userMessage: ChatMessage = { role: 'user', content: userText };
     const messages: ChatMessage[] = [
       { role: 'system', content: config.systemPrompt },
-      ...(input.history ?? []).slice(-config.historyTurns),
+      ...(input.history ?? []),
       userMessage,
     ];
 

@@ -88,6 +88,7 @@ describe('voice turn on real engines', () => {
       .run({
         kind: 'audio',
         audio: question,
+        speak: true,
         platform: 'test',
         onEvent: (e) => {
           events.push(e);
@@ -203,7 +204,7 @@ describe('voice turn on real engines', () => {
       { role: 'user' as const, content: 'my name is Ada' },
       { role: 'assistant' as const, content: 'Nice to meet you, Ada.' },
     ];
-    const result = await pipeline.run({ kind: 'text', text: 'what is my name', history });
+    const result = await pipeline.run({ kind: 'text', text: 'what is my name', history, speak: false });
     expect(result.audio).toBeUndefined();
     expect(result.timings.decodeMs).toBeUndefined();
     expect(result.timings.sttMs).toBeUndefined();
@@ -219,7 +220,12 @@ describe('voice turn on real engines', () => {
   it('answers "I didn\'t catch that" to silence without calling STT or the LLM', async () => {
     server.reset();
     const { pipeline, registry } = makePipeline();
-    const result = await pipeline.run({ kind: 'audio', audio: await silentVoiceNote(dir), platform: 'test' });
+    const result = await pipeline.run({
+      kind: 'audio',
+      audio: await silentVoiceNote(dir),
+      speak: true,
+      platform: 'test',
+    });
     expect(result.status).toBe('no_speech');
     expect(result.text).toMatch(/didn't catch that/);
     expect(result.timings.sttMs).toBeUndefined();
@@ -234,7 +240,7 @@ describe('voice turn on real engines', () => {
     server.reset();
     const brokenTts = new EspeakTextToSpeech({ binary: '/nonexistent/espeak-ng', logger });
     const { pipeline, registry } = makePipeline({}, { tts: brokenTts });
-    const result = await pipeline.run({ kind: 'audio', audio: question, platform: 'test' });
+    const result = await pipeline.run({ kind: 'audio', audio: question, speak: true, platform: 'test' });
     expect(result.status).toBe('ok');
     expect(result.text).toContain('You said:');
     expect(result.audio).toBeUndefined();
@@ -245,20 +251,22 @@ describe('voice turn on real engines', () => {
   it('rejects bad audio with a specific error and counts it', async () => {
     const { pipeline, registry } = makePipeline();
     const junk = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
-    await expect(pipeline.run({ kind: 'audio', audio: junk, platform: 'test' })).rejects.toMatchObject({
+    await expect(
+      pipeline.run({ kind: 'audio', audio: junk, speak: true, platform: 'test' }),
+    ).rejects.toMatchObject({
       code: 'audio_not_audio',
     });
     await expect(
-      pipeline.run({ kind: 'audio', audio: Buffer.alloc(0), platform: 'test' }),
+      pipeline.run({ kind: 'audio', audio: Buffer.alloc(0), speak: true, platform: 'test' }),
     ).rejects.toBeInstanceOf(AudioError);
     const truncated = question.subarray(0, Math.floor(question.length * 0.4));
     const err = await pipeline
-      .run({ kind: 'audio', audio: truncated, platform: 'test' })
+      .run({ kind: 'audio', audio: truncated, speak: true, platform: 'test' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AudioError);
     expect((err as AudioError).userMessage).not.toMatch(/\n\s+at /);
     const { pipeline: strict } = makePipeline({ audioMaxSeconds: 1 });
-    await expect(strict.run({ kind: 'audio', audio: question })).rejects.toMatchObject({
+    await expect(strict.run({ kind: 'audio', audio: question, speak: true })).rejects.toMatchObject({
       code: 'audio_too_long',
     });
     expect(await registry.metrics()).toMatch(
@@ -277,7 +285,7 @@ describe('voice turn on real engines', () => {
     if (!french) return void console.warn('skipped: ../shared/data is not present');
     server.reset();
     const { pipeline } = makePipeline();
-    const result = await pipeline.run({ kind: 'audio', audio: french });
+    const result = await pipeline.run({ kind: 'audio', audio: french, speak: true });
     expect(['ok', 'empty_transcript']).toContain(result.status);
     expect(result.text.length).toBeGreaterThan(0);
   });
@@ -303,7 +311,9 @@ describe('voice turn on real engines', () => {
       await expect.poll(() => server.chatRequests().at(-1)?.clientClosed, { timeout: 20_000 }).toBe(true);
 
       const { pipeline: limited } = makePipeline({ llmTimeoutMs: 400 });
-      const err = await limited.run({ kind: 'text', text: 'slow please' }).catch((e: unknown) => e);
+      const err = await limited
+        .run({ kind: 'text', text: 'slow please', speak: false })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StageTimeoutError);
       expect((err as StageTimeoutError).stage).toBe('llm');
     } finally {

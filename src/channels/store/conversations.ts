@@ -98,14 +98,12 @@ export class ConversationStore {
     return out.reverse();
   }
 
-  /** Appends a turn (user message + reply); a second call for the same task id changes nothing. */
-  appendTurn(
-    ref: ConversationRef,
-    taskId: string,
-    user: string,
-    assistant: string,
-    reasoning?: string,
-  ): void {
+  /**
+   * Appends the messages a turn added (the pipeline's `newMessages`: the user's, then the reply), with the
+   * reply's reasoning kept beside the assistant message. A second call for the same task id changes
+   * nothing: a task stores at most one message per role.
+   */
+  appendMessages(ref: ConversationRef, taskId: string, messages: ChatMessage[], reasoning?: string): void {
     const { epoch } = this.row(ref);
     const key = conversationKey(ref);
     const insert = this.db.prepare(
@@ -114,8 +112,10 @@ export class ConversationStore {
     );
     const now = Date.now();
     this.db.transaction(() => {
-      insert.run(key, epoch, 'user', user, null, taskId, now);
-      insert.run(key, epoch, 'assistant', assistant, reasoning ?? null, taskId, now);
+      for (const m of messages) {
+        const thought = m.role === 'assistant' ? (reasoning ?? null) : null;
+        insert.run(key, epoch, m.role, m.content, thought, taskId, now);
+      }
       this.db.prepare('UPDATE conversations SET updated_at = ? WHERE key = ?').run(now, key);
     })();
   }

@@ -2,13 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { AccessControl, MAX_PENDING_CODES, PAIRING_TTL_MS } from './access.js';
 import { ConversationStore } from './conversations.js';
 import { openChannelDb } from './db.js';
+import type { ChatMessage } from '../../providers/types.js';
 
 const ref = { channel: 'telegram', chatId: '10', userId: '42' };
+/** What a turn adds to a conversation: the user's message and the reply. */
+const turn = (user: string, assistant: string): ChatMessage[] => [
+  { role: 'user', content: user },
+  { role: 'assistant', content: assistant },
+];
 
 describe('ConversationStore', () => {
   it('returns the newest turns that fit the token budget, oldest first', () => {
     const store = new ConversationStore(openChannelDb(':memory:'));
-    for (let i = 1; i <= 5; i++) store.appendTurn(ref, `t${i}`, `question ${i}`, `answer ${i} `.repeat(10));
+    for (let i = 1; i <= 5; i++)
+      store.appendMessages(ref, `t${i}`, turn(`question ${i}`, `answer ${i} `.repeat(10)));
     const all = store.history(ref, 10_000);
     expect(all).toHaveLength(10);
     expect(all[0]).toEqual({ role: 'user', content: 'question 1' });
@@ -21,19 +28,19 @@ describe('ConversationStore', () => {
 
   it('stores a turn once per task, whatever the re-runs', () => {
     const store = new ConversationStore(openChannelDb(':memory:'));
-    store.appendTurn(ref, 'task-1', 'hi', 'hello');
-    store.appendTurn(ref, 'task-1', 'hi', 'hello');
+    store.appendMessages(ref, 'task-1', turn('hi', 'hello'));
+    store.appendMessages(ref, 'task-1', turn('hi', 'hello'));
     expect(store.history(ref, 1000)).toHaveLength(2);
   });
 
   it('/new starts an empty history and keeps conversations apart per user', () => {
     const store = new ConversationStore(openChannelDb(':memory:'));
-    store.appendTurn(ref, 'a', 'one', 'two');
-    store.appendTurn({ ...ref, userId: '43' }, 'b', 'other', 'user');
+    store.appendMessages(ref, 'a', turn('one', 'two'));
+    store.appendMessages({ ...ref, userId: '43' }, 'b', turn('other', 'user'));
     store.reset(ref);
     expect(store.history(ref, 1000)).toEqual([]);
     expect(store.history({ ...ref, userId: '43' }, 1000)).toHaveLength(2);
-    store.appendTurn(ref, 'c', 'fresh', 'start');
+    store.appendMessages(ref, 'c', turn('fresh', 'start'));
     expect(store.history(ref, 1000).map((m) => m.content)).toEqual(['fresh', 'start']);
   });
 
