@@ -19,6 +19,8 @@ let observer: TaskQueue;
 let pool: WorkerPool | undefined;
 let flakyFails = true;
 let stopWatch: () => void = () => {};
+/** Set once `june tasks watch` has subscribed and waits to be stopped. */
+let watchSubscribed = false;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'june-tasks-cli-'));
@@ -34,19 +36,29 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `june <args>` with the task commands on the test database; returns what it printed. */
-async function june(...args: string[]): Promise<string> {
+/**
+ * Runs `june <args>` with the task commands on the test database: `printed()` is what it has printed so
+ * far, `done` everything once it returns.
+ */
+function juneLive(...args: string[]): { printed: () => string; done: Promise<string> } {
   let out = '';
   const io: tasks.TaskCommandIo = {
     out: (t) => (out += t),
     openQueue: () => openSqliteQueue({ file, pollMs: 20 }),
-    untilStopped: () => new Promise((resolve) => (stopWatch = resolve)),
+    untilStopped: () => {
+      watchSubscribed = true;
+      return new Promise((resolve) => (stopWatch = resolve));
+    },
   };
   const program = new Command('june').exitOverride();
   tasks.register(program, io);
   workers.register(program, io);
-  await program.parseAsync(['node', 'june', ...args]);
-  return out;
+  return { printed: () => out, done: program.parseAsync(['node', 'june', ...args]).then(() => out) };
+}
+
+/** Runs `june <args>`; returns what it printed. */
+function june(...args: string[]): Promise<string> {
+  return juneLive(...args).done;
 }
 
 async function startPool(): Promise<WorkerPool> {
@@ -109,9 +121,9 @@ describe('june tasks / june workers', () => {
     expect(listed).toContain(p.id);
     expect(listed).toMatch(/up\s+chat\s+0\/2/);
 
-    let watched = '';
-    const watching = june('tasks', 'watch', '--capability', 'chat').then((o) => (watched = o));
-    await new Promise((r) => setTimeout(r, 100));
+    watchSubscribed = false;
+    const watching = juneLive('tasks', 'watch', '--capability', 'chat');
+    await eventually(async () => watchSubscribed, 'the watch to subscribe');
     const id = (
       await june(
         'tasks',
@@ -124,10 +136,12 @@ describe('june tasks / june workers', () => {
         '{"stages":["stt","llm"]}',
       )
     ).trim();
-    await eventually(async () => (await observer.get(id))?.task.state === 'completed', 'completion');
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(
+      async () => new RegExp(`completed\\s+${id}`).test(watching.printed()),
+      'the watch to show the completion',
+    );
     stopWatch();
-    await watching;
+    const watched = await watching.done;
     expect(watched).toMatch(new RegExp(`progress\\s+${id}\\s+attempt 1 .*stage stt`));
     expect(watched).toMatch(new RegExp(`completed\\s+${id}`));
   });
