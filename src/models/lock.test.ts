@@ -37,17 +37,18 @@ describe('acquireLock', () => {
   });
 
   it('makes a second holder in the same process wait until the first releases', async () => {
-    const first = await acquireLock(lockPath, { staleMs: 400 });
+    // The holder touches the file every 500 ms; only a stall of three times that would make it stale.
+    const first = await acquireLock(lockPath, { staleMs: 2000 });
     let waitedFor: LockOwner | undefined;
     let acquired = false;
-    const second = acquireLock(lockPath, { pollMs: 20, staleMs: 400, onWait: (o) => (waitedFor = o) }).then(
+    const second = acquireLock(lockPath, { pollMs: 20, staleMs: 2000, onWait: (o) => (waitedFor = o) }).then(
       (l) => {
         acquired = true;
         return l;
       },
     );
     // Longer than staleMs: the heartbeat keeps the held lock fresh, so it is not taken over.
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 3000));
     expect(acquired).toBe(false);
     expect(waitedFor?.pid).toBe(process.pid);
     await first.release();
@@ -61,8 +62,7 @@ describe('acquireLock', () => {
       writeLock({ pid: other.pid });
       let waiting = false;
       const pending = acquireLock(lockPath, { pollMs: 20, onWait: () => (waiting = true) });
-      await new Promise((r) => setTimeout(r, 150));
-      expect(waiting).toBe(true);
+      await expect.poll(() => waiting, { timeout: 10_000 }).toBe(true);
       other.kill();
       const lock = await pending;
       expect((JSON.parse(fs.readFileSync(lockPath, 'utf8')) as LockOwner).pid).toBe(process.pid);
@@ -89,8 +89,7 @@ describe('acquireLock', () => {
       signal: blocked.signal,
       onWait: () => (waiting = true),
     });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(waiting).toBe(true);
+    await expect.poll(() => waiting, { timeout: 10_000 }).toBe(true);
     blocked.abort();
     await expect(attempt).rejects.toBeInstanceOf(CancelledError);
 
