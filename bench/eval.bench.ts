@@ -16,9 +16,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { runEval } from '../src/eval/run.js';
-import type { DatasetId } from '../src/eval/datasets.js';
+import { readRecords, type DatasetId } from '../src/eval/datasets.js';
 import { DATA_FILES, GOLDEN, hasSharedData } from '../src/eval/test-data.js';
 import { machineInfo, machineMarkdown } from './machine.js';
 
@@ -35,15 +34,6 @@ function uptime(): string {
       .map((l) => l.toFixed(2))
       .join(', ')}`;
   }
-}
-
-function readJsonl(file: string): Record<string, unknown>[] {
-  const raw = fs.readFileSync(file);
-  const text = (file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function writeSamples(name: string, rows: object[]): string {
@@ -95,7 +85,7 @@ async function main() {
   // 1. HumanEval canonical solutions, base
   const canonical = writeSamples(
     'canonical.jsonl',
-    readJsonl(DATA_FILES.humaneval).map((p) => ({ task_id: p.task_id, completion: p.canonical_solution })),
+    readRecords(DATA_FILES.humaneval).map((p) => ({ task_id: p.task_id, completion: p.canonical_solution })),
   );
   const refBefore = reference(canonical);
   const j = await june('humaneval', canonical);
@@ -121,7 +111,7 @@ async function main() {
   for (const id of ['humaneval+', 'mbpp+'] as const) {
     const samples = writeSamples(
       `${id}-gt.jsonl`,
-      readJsonl(DATA_FILES[id]).map((p) => ({
+      readRecords(DATA_FILES[id]).map((p) => ({
         task_id: p.task_id,
         solution: String(p.prompt) + String(p.canonical_solution),
       })),
@@ -142,7 +132,7 @@ async function main() {
 
   // 3. the 820 golden samples
   if (process.env.BENCH_SKIP_GOLDEN !== '1' && fs.existsSync(GOLDEN)) {
-    const golden = readJsonl(GOLDEN) as {
+    const golden = readRecords(GOLDEN) as {
       task_id: string;
       completion: string;
       passed: boolean;

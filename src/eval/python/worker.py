@@ -340,6 +340,8 @@ def run_gt(job, send):
 
 
 def child_main(job, gt, result_fd, nonce, workdir):
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
     os.chdir(workdir)
     devnull = os.open("/dev/null", os.O_RDONLY)
@@ -402,6 +404,7 @@ class Job:
         self.deadline, self.started = deadline, started
         self.buf = bytearray()
         self.timed_out = False
+        self.eof = False
 
 
 class Server:
@@ -414,6 +417,13 @@ class Server:
         self.me = os.getpid()
         self.sel.register(0, selectors.EVENT_READ, "stdin")
         self.stdin_open = True
+        # a child's exit wakes the loop at once (SIGCHLD through a wakeup pipe), so verdicts go out promptly
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
 
     def reply(self, message):
         sys.stdout.write(json.dumps(message) + "\n")
@@ -449,10 +459,14 @@ class Server:
         self.sel.register(r, selectors.EVENT_READ, job)
 
     def read_job(self, job):
+        if job.eof:
+            return
         try:
             while True:
                 chunk = os.read(job.fd, 1 << 16)
                 if not chunk:
+                    job.eof = True
+                    self.sel.unregister(job.fd)
                     return
                 job.buf.extend(chunk)
                 if len(job.buf) > 512 << 20:
@@ -467,7 +481,8 @@ class Server:
         except ProcessLookupError:
             pass
         self.read_job(job)
-        self.sel.unregister(job.fd)
+        if not job.eof:
+            self.sel.unregister(job.fd)
         os.close(job.fd)
         message = None
         for line in bytes(job.buf).split(b"\n"):
@@ -525,6 +540,9 @@ class Server:
             job = self.jobs.pop(pid, None)
             if job is not None:
                 self.finish(job, status, usage)
+            # a job ended or a stray died: whatever was left behind is now ours to kill (it comes back
+            # as SIGCHLD, so descendants of descendants go too)
+            self.kill_strays()
 
     def kill_strays(self):
         """Processes a sample left behind (reparented here) that are not a running job: killed."""
@@ -562,7 +580,13 @@ class Server:
                     except ProcessLookupError:
                         pass
             for key, _ in self.sel.select(timeout):
-                if key.data == "stdin":
+                if key.data == "wake":
+                    try:
+                        while os.read(self.wake_r, 4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                elif key.data == "stdin":
                     chunk = os.read(0, 1 << 20)
                     if not chunk:
                         self.stdin_open = False
@@ -577,7 +601,6 @@ class Server:
                 else:
                     self.read_job(key.data)
             self.reap()
-            self.kill_strays()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
