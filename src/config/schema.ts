@@ -204,6 +204,15 @@ export const configSchema = z.object({
   // ----- web and HTTP API
   httpHost: z.string().default('127.0.0.1').describe('Address the web page and HTTP API listen on'),
   httpPort: int(0, 65535).default(7117).describe('Port of the web page and HTTP API (0 = any free port)'),
+  httpHeadersTimeoutMs: int(0)
+    .default(15_000)
+    .describe('Time a client has to send the request headers; then 408 and the connection closes (0 = none)'),
+  httpRequestTimeoutMs: int(0)
+    .default(120_000)
+    .describe('Time a client has to send a whole request, an audio upload included (0 = none)'),
+  httpMaxConnectionsPerClient: int(0)
+    .default(64)
+    .describe('Open connections one client address may hold; more are refused with 429 (0 = no cap)'),
   apiTokens: list
     .default([])
     .meta({ secret: true })

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
-import type { ChannelTurnPayload } from '../channels/gateway.js';
+import type { ChannelTurnPayload } from '../channels/turn-task.js';
 import type { ChannelRuntime } from '../channels/runtime.js';
 import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -19,6 +19,7 @@ import type { TaskQueue } from '../tasks/types.js';
 import { defineRoute, registerRoutes, type AnyRoute } from './api-route.js';
 import { assertSafeBinding, Authenticator, checkBrowserOrigin } from './auth.js';
 import type { WebDeps } from './deps.js';
+import { clientErrorHandler, limitConnectionsPerClient, timeoutOptions } from './connections.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
@@ -104,12 +105,21 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   voiceMetrics();
   const unwatch = taskMetrics().watchQueue(queue);
 
-  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, forceCloseConnections: true });
+  const onError = errorHandler({ jsonBytes: JSON_BODY_LIMIT, audioBytes: config.audioMaxBytes }, logger);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: JSON_BODY_LIMIT,
+    forceCloseConnections: true,
+    ...timeoutOptions(config),
+    clientErrorHandler: clientErrorHandler(config, logger),
+    // a bad %-encoding or an over-long path segment, found before any route runs
+    frameworkErrors: onError,
+  });
+  limitConnectionsPerClient(app.server, config, logger);
   await app.register(multipart, { limits: { fileSize: config.audioMaxBytes, files: 1 } });
   // bodies are JSON or multipart; anything else (text/plain included) is 415 unsupported_media_type
   app.removeContentTypeParser('text/plain');
-  app.setErrorHandler(errorHandler(config.audioMaxBytes, logger));
-  app.setNotFoundHandler(notFoundHandler);
+  app.setErrorHandler(onError);
   app.addHook('onRequest', async (req) => {
     checkBrowserOrigin(auth.open, req.method, { host: req.headers.host, origin: req.headers.origin });
   });
@@ -154,6 +164,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     }),
   );
   registerRoutes(app, routes, auth);
+  app.setNotFoundHandler(notFoundHandler(routes));
   registerStatic(app);
 
   const cleanup = await removeFinishedUploads(queue, uploads);

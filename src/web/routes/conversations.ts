@@ -21,12 +21,15 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
       ? store.list({ limit: SCAN })
       : store.list({ channel: WEB_CHANNEL, limit: SCAN }).filter((c) => c.userId === caller.userId);
 
-  /** A full id (channel:chat:user) from the list, or the name of one of the caller's web conversations. */
+  /**
+   * An existing conversation the caller may see: by its full id (channel:chat:user) from the list, or by
+   * the name of one of the caller's own web conversations. A name never used is no conversation.
+   */
   const resolve = (caller: Caller, id: string): ConversationRef | undefined => {
-    const known = visible(caller).find((c) => c.key === id);
-    if (known) return { channel: known.channel, chatId: known.chatId, userId: known.userId };
-    if (/^[A-Za-z0-9_.-]{1,64}$/.test(id)) return { channel: WEB_CHANNEL, chatId: id, userId: caller.userId };
-    return undefined;
+    const known = visible(caller).find(
+      (c) => c.key === id || (c.channel === WEB_CHANNEL && c.chatId === id && c.userId === caller.userId),
+    );
+    return known ? { channel: known.channel, chatId: known.chatId, userId: known.userId } : undefined;
   };
 
   return [

@@ -10,7 +10,7 @@ import type { InboundMessage } from '../../channels/types.js';
 import { defineRoute, parseInput, type AnyRoute } from '../api-route.js';
 import type { Caller } from '../auth.js';
 import type { WebDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { ApiError, formatBytes } from '../errors.js';
 import { Accepted, CommandAnswer, MessageJson, MessageMultipart } from '../schemas.js';
 import { taskLinks } from '../task-view.js';
 import { WEB_CHANNEL } from '../web-adapter.js';
@@ -25,7 +25,25 @@ interface MessageInput {
 /** Room for the multipart framing and small fields around the audio file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
+/**
+ * Reads the form; a body the multipart parser cannot read (cut short, no closing boundary, broken part
+ * headers) is the client's error: 400 invalid_request, not a server failure.
+ */
 async function readMultipart(req: FastifyRequest, maxBytes: number): Promise<MessageInput> {
+  try {
+    return await readMultipartParts(req, maxBytes);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof ApiError || (typeof code === 'string' && code.startsWith('FST_'))) throw err;
+    throw new ApiError(
+      'invalid_request',
+      `The multipart body cannot be read (${err instanceof Error ? err.message : String(err)}).`,
+      'body',
+    );
+  }
+}
+
+async function readMultipartParts(req: FastifyRequest, maxBytes: number): Promise<MessageInput> {
   const fields: Record<string, string> = {};
   let audio: MessageInput['audio'];
   for await (const part of req.parts({
@@ -171,7 +189,7 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
         if (declared > maxBytes + MULTIPART_OVERHEAD)
           throw new ApiError(
             'payload_too_large',
-            `The request body is too large (the limit is ${maxBytes} bytes of audio).`,
+            `The request body is too large (the limit is ${formatBytes(maxBytes)} of audio).`,
           );
         const messageId = messageIdFor(caller, req);
         let input: MessageInput;
