@@ -11,7 +11,8 @@ import type { TtsStream } from './tts-stream.js';
 import type { PipelineConfig, TurnFrame } from './turn-context.js';
 import type { TurnTimings } from './types.js';
 
-export interface Reply {
+/** The LLM's reply as it streamed in; the channel's `Reply` (delivery.ts) is what goes to the user. */
+export interface LlmReply {
   /** Raw answer text (untrimmed). */
   text: string;
   reasoning: string;
@@ -35,7 +36,7 @@ export async function think(
   turn: TurnFrame,
   messages: ChatMessage[],
   tts: TtsStream | undefined,
-): Promise<{ reply: Reply; timings: ThinkTimings }> {
+): Promise<{ reply: LlmReply; timings: ThinkTimings }> {
   const { clock, emit } = turn;
   const timings: ThinkTimings = {};
   let segmenter = new SentenceSegmenter();
@@ -47,7 +48,7 @@ export async function think(
       if (speakable) tts?.push(speakable);
     }
   };
-  const reply: Reply = {
+  const reply: LlmReply = {
     text: '',
     reasoning: '',
     toolCalls: [],
