@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { AudioError, toJuneError } from '../util/errors.js';
+import { CliUsageError } from './usage-error.js';
 
-/** Parses and runs the CLI; maps any error to exit code 1 and a one-line reason on stderr. */
+/**
+ * Parses and runs the CLI; maps any error to a one-line reason on stderr and an exit code: 2 for bad
+ * arguments (commander's and CliUsageError), 78 for a configuration error, 1 otherwise.
+ */
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   program.exitOverride();
   try {
@@ -19,6 +23,6 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     process.stderr.write(`june: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
     if (process.env.JUNE_LOG_LEVEL === 'debug' && err instanceof Error)
       process.stderr.write(`${err.stack}\n`);
-    process.exitCode = e.code === 'config_invalid' ? 78 : 1;
+    process.exitCode = e.code === 'config_invalid' ? 78 : e instanceof CliUsageError ? 2 : 1;
   }
 }

@@ -25,7 +25,7 @@ export class InvalidTaskError extends JuneError {
  * Records what was thrown. Whether it is retried is decided by `isRetryable`'s one rule
  * (src/util/errors.ts): retried unless known to be final, bounded by maxAttempts.
  */
-export function describeError(err: unknown): TaskError {
+export function toTaskError(err: unknown): TaskError {
   const e = toJuneError(err);
   // what is recorded reaches tasks.db, Redis, logs and API answers: no credentials in it
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LlmHttpError } from '../providers/llm/openai-http.js';
-import { describeError } from '../tasks/errors.js';
+import { toTaskError } from '../tasks/errors.js';
 import {
   AudioError,
   CancelledError,
@@ -9,6 +9,7 @@ import {
   ModelError,
   ProviderError,
   ProviderUnavailableError,
+  describeError,
   isRetryable,
   toJuneError,
 } from './errors.js';
@@ -21,8 +22,8 @@ describe('the one retry rule', () => {
     expect(wrapped).toMatchObject({ code: 'internal', retryable: true });
     // the pipeline wraps before the task layer sees it: the wrapped error must still be retried
     expect(isRetryable(wrapped)).toBe(true);
-    expect(describeError(wrapped)).toMatchObject({ code: 'internal', retryable: true });
-    expect(describeError('a thrown string')).toMatchObject({ message: 'a thrown string', retryable: true });
+    expect(toTaskError(wrapped)).toMatchObject({ code: 'internal', retryable: true });
+    expect(toTaskError('a thrown string')).toMatchObject({ message: 'a thrown string', retryable: true });
   });
 
   it('retries provider failures that a later attempt may fix', () => {
@@ -48,12 +49,25 @@ describe('the one retry rule', () => {
     expect(isRetryable(new CancelledError())).toBe(false);
     const abort = new Error('');
     abort.name = 'AbortError';
-    expect(describeError(abort)).toMatchObject({ code: 'cancelled', retryable: false });
+    expect(toTaskError(abort)).toMatchObject({ code: 'cancelled', retryable: false });
   });
 
   it('lets an error say explicitly what it is', () => {
     expect(isRetryable(new JuneError('x', { code: 'config_invalid', retryable: true }))).toBe(true);
     expect(isRetryable(new JuneError('x', { code: 'whatever', retryable: false }))).toBe(false);
     expect(isRetryable(new ProviderError('p', 'x', { status: 400, retryable: true }))).toBe(true);
+  });
+});
+
+describe('describeError', () => {
+  it('says what the cause says: the socket error under fetch failed, with its errno code', () => {
+    const socket = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const fetchFailed = new TypeError('fetch failed', { cause: socket });
+    expect(describeError(fetchFailed)).toBe('fetch failed (connect ECONNREFUSED 127.0.0.1:9)');
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(describeError(Object.assign(new Error('Network request failed'), { error: reset }))).toBe(
+      'Network request failed (socket hang up) [ECONNRESET]',
+    );
+    expect(describeError('plain')).toBe('plain');
   });
 });

@@ -188,6 +188,21 @@ export function toJuneError(err: unknown): JuneError {
   });
 }
 
+/**
+ * A one-line description of anything thrown, with what its cause says: undici's "fetch failed" keeps the
+ * socket error in `cause`, grammY's HttpError wraps the fetch error in `error`; an errno code is appended.
+ * Callers that may hold a secret in the text (a token in a URL) redact it afterwards.
+ */
+export function describeError(err: unknown): string {
+  let text = err instanceof Error ? err.message : String(err);
+  const wrapper = err instanceof Error ? (err as { error?: unknown; cause?: unknown }) : undefined;
+  const inner = wrapper?.error ?? wrapper?.cause;
+  if (inner instanceof Error && inner.message && !text.includes(inner.message)) text += ` (${inner.message})`;
+  const code = (inner as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && !text.includes(code)) text += ` [${code}]`;
+  return text;
+}
+
 /** Whether another attempt could help: the one retry rule (see the header). */
 export function isRetryable(err: unknown): boolean {
   return toJuneError(err).retryable;

@@ -11,6 +11,7 @@
 import type * as discordJs from 'discord.js';
 import type { REST, RawFile } from 'discord.js';
 import type { Logger } from '../../observability/logger.js';
+import { describeError } from '../../util/errors.js';
 import { ChannelError, RateLimitedError } from '../errors.js';
 import type { InboundAttachment, ReplyTarget, VoiceNote } from '../types.js';
 import { DISCORD_CHANNEL, IS_VOICE_MESSAGE } from './inbound.js';
@@ -147,7 +148,7 @@ export class DiscordSender {
       return await fetch(url, { ...(signal ? { signal } : {}) });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new ChannelError(DISCORD_CHANNEL, `attachment download failed: ${describe(err)}`, {
+      throw new ChannelError(DISCORD_CHANNEL, `attachment download failed: ${describeError(err)}`, {
         retryable: true,
       });
     }
@@ -183,7 +184,7 @@ export class DiscordSender {
       return await voiceMessageMeta(voice.data);
     } catch (err) {
       // the voice message still goes out; Discord only draws flat bars
-      this.logger.warn({ err: describe(err) }, 'could not compute the voice message waveform');
+      this.logger.warn({ err: describeError(err) }, 'could not compute the voice message waveform');
       return {
         waveform: Buffer.alloc(Math.min(256, Math.ceil(voice.durationSec * 10)) || 1, 128).toString('base64'),
         durationSec: voice.durationSec,
@@ -221,7 +222,7 @@ export class DiscordSender {
         status: err.status,
       });
     if (err instanceof Error && err.name === 'AbortError') return err;
-    return new ChannelError(DISCORD_CHANNEL, `could not ${what}: ${describe(err)}`, { retryable: true });
+    return new ChannelError(DISCORD_CHANNEL, `could not ${what}: ${describeError(err)}`, { retryable: true });
   }
 }
 
@@ -231,12 +232,4 @@ function reference(target: ReplyTarget): {
   const id = target.replyToMessageId;
   // replies to a message that was deleted meanwhile still go out, just without the reference
   return id && SNOWFLAKE.test(id) ? { message_reference: { message_id: id, fail_if_not_exists: false } } : {};
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
-  }
-  return String(err);
 }

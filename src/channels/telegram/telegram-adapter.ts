@@ -29,7 +29,7 @@ import type {
   VoiceNote,
 } from '../types.js';
 import { downloadFile } from './telegram-download.js';
-import { describeError, toChannelError } from './telegram-errors.js';
+import { describeRedacted, toChannelError } from './telegram-errors.js';
 import { TELEGRAM, toInboundMessage, type BotIdentity } from './telegram-message.js';
 import { UpdatePoller } from './telegram-polling.js';
 import {
@@ -165,7 +165,7 @@ export class TelegramAdapter implements ChannelAdapter {
       } catch (err) {
         const retryable = err instanceof ChannelError && err.retryable;
         this.logger[retryable ? 'warn' : 'error'](
-          { err: describeError(err, this.token) },
+          { err: describeRedacted(err, this.token) },
           'Telegram start failed',
         );
         if (!retryable) return;
@@ -181,7 +181,7 @@ export class TelegramAdapter implements ChannelAdapter {
     this.bot = { id: me.id, username: me.username };
     await this.call('setMyCommands', (api) => api.setMyCommands(COMMANDS)).catch((err: unknown) =>
       this.logger.warn(
-        { err: describeError(err, this.token) },
+        { err: describeRedacted(err, this.token) },
         'could not publish the Telegram commands menu',
       ),
     );
@@ -207,7 +207,7 @@ export class TelegramAdapter implements ChannelAdapter {
                 replyToMessageId: String(u.message.message_id),
               }
             : undefined,
-        describe: (err) => describeError(err, this.token),
+        describe: (err) => describeRedacted(err, this.token),
         logger: this.logger,
       },
     );
@@ -250,7 +250,7 @@ export class TelegramAdapter implements ChannelAdapter {
         ),
       handle,
       retryable: (err) => !(err instanceof ChannelError && err.status === 401),
-      describe: (err) => describeError(err, this.token),
+      describe: (err) => describeRedacted(err, this.token),
       logger: this.logger,
       timeoutSec: this.options.pollTimeoutSec ?? 30,
       retryDelayMs: this.options.retryDelayMs ?? 1000,

@@ -3,7 +3,7 @@
  * soon as it is larger than the limit. The URL holds the token, so errors say what failed without it.
  */
 import { ChannelError } from '../errors.js';
-import { describeError } from './telegram-errors.js';
+import { describeRedacted } from './telegram-errors.js';
 import { TELEGRAM } from './telegram-message.js';
 
 export interface DownloadOptions {
@@ -26,7 +26,7 @@ export async function downloadFile(url: string, options: DownloadOptions): Promi
   try {
     res = await fetch(url, options.signal ? { signal: options.signal } : {});
   } catch (err) {
-    throw fail(describeError(err, options.token), true);
+    throw fail(describeRedacted(err, options.token), true);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
@@ -51,7 +51,7 @@ export async function downloadFile(url: string, options: DownloadOptions): Promi
       chunks.push(Buffer.from(chunk));
     }
   } catch (err) {
-    throw fail(describeError(err, options.token), true);
+    throw fail(describeRedacted(err, options.token), true);
   }
   // leaving the loop early cancelled the stream; nothing more is read
   if (size > options.maxBytes) throw options.tooBig(size);

@@ -6,6 +6,7 @@
  *
  * grammY is imported lazily, so its error classes are recognised by shape, not instanceof.
  */
+import { describeError } from '../../util/errors.js';
 import { ChannelError, RateLimitedError } from '../errors.js';
 import { TELEGRAM } from './telegram-message.js';
 
@@ -31,16 +32,9 @@ export function redactToken(text: string, token: string): string {
   return text.split(token).join('<token>').split(encodeURIComponent(token)).join('<token>');
 }
 
-/** A message for any thrown value, with the token removed, including what its cause says. */
-export function describeError(err: unknown, token: string): string {
-  let text = err instanceof Error ? err.message : String(err);
-  const cause = err instanceof Error ? (err as { error?: unknown; cause?: unknown }) : undefined;
-  // grammY's HttpError wraps the fetch error in `.error`; undici puts the reason in `.cause`
-  const inner = cause?.error ?? cause?.cause;
-  if (inner instanceof Error && inner.message && !text.includes(inner.message)) text += ` (${inner.message})`;
-  const code = (inner as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && !text.includes(code)) text += ` [${code}]`;
-  return redactToken(text, token);
+/** describeError's one line for anything thrown, with the bot token removed. */
+export function describeRedacted(err: unknown, token: string): string {
+  return redactToken(describeError(err), token);
 }
 
 export interface ErrorContext {
@@ -74,7 +68,7 @@ export function toChannelError(err: unknown, ctx: ErrorContext): RateLimitedErro
       ...user,
     });
   }
-  return new ChannelError(TELEGRAM, `${ctx.action}: ${describeError(err, ctx.token)}`, {
+  return new ChannelError(TELEGRAM, `${ctx.action}: ${describeRedacted(err, ctx.token)}`, {
     retryable: true,
     ...user,
   });

@@ -3,11 +3,12 @@
  * letters: `june tasks dlq ls|redrive|purge`.
  */
 import type { Command } from 'commander';
-import { InvalidTaskError } from '../../tasks/errors.js';
 import { formatEvent, formatStats, formatTaskDetail, formatTaskList } from '../../tasks/format.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { TASK_STATES, type TaskQueue, type TaskState } from '../../tasks/types.js';
+import { JuneError } from '../../util/errors.js';
 import { cliContext } from '../context.js';
+import { CliUsageError } from '../usage-error.js';
 
 /** Where a command writes and how it reaches the queue (tests pass their own queue). */
 export interface TaskCommandIo {
@@ -43,14 +44,14 @@ const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
 function parseState(value: string): TaskState {
   if (!(TASK_STATES as readonly string[]).includes(value))
-    throw new InvalidTaskError(`unknown state "${value}"; states: ${TASK_STATES.join(', ')}`);
+    throw new CliUsageError(`unknown state "${value}"; states: ${TASK_STATES.join(', ')}`);
   return value as TaskState;
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
-    throw new InvalidTaskError(`expected a positive whole number, got "${value}"`);
+    throw new CliUsageError(`expected a positive whole number, got "${value}"`);
   return n;
 }
 
@@ -63,9 +64,9 @@ function deadTarget(
   id: string | undefined,
   opts: TargetOpts,
 ): { id: string } | { all: true; capability?: string } {
-  if (id && opts.all) throw new InvalidTaskError('give a task id or --all, not both');
+  if (id && opts.all) throw new CliUsageError('give a task id or --all, not both');
   if (id) return { id };
-  if (!opts.all) throw new InvalidTaskError('give a task id, or --all (optionally with --capability)');
+  if (!opts.all) throw new CliUsageError('give a task id, or --all (optionally with --capability)');
   return opts.capability ? { all: true, capability: opts.capability } : { all: true };
 }
 
@@ -93,7 +94,7 @@ export function register(program: Command, io: TaskCommandIo = defaultTaskIo): v
     .action((id: string, opts: { json?: boolean }) =>
       withQueue(io, async (q) => {
         const detail = await q.get(id);
-        if (!detail) throw new InvalidTaskError(`no task ${id}`);
+        if (!detail) throw new JuneError(`no task ${id}`, { code: 'task_not_found', retryable: false });
         io.out(opts.json ? json(detail) : formatTaskDetail(detail));
       }),
     );
@@ -150,7 +151,7 @@ export function register(program: Command, io: TaskCommandIo = defaultTaskIo): v
           try {
             payload = JSON.parse(opts.payload);
           } catch (err) {
-            throw new InvalidTaskError(`--payload is not JSON: ${(err as Error).message}`);
+            throw new CliUsageError(`--payload is not JSON: ${(err as Error).message}`);
           }
           const id = await q.enqueue({
             kind: opts.kind,

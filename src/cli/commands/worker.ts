@@ -6,12 +6,12 @@
 import type { Command } from 'commander';
 import { configuredAdapters, startChannelRuntime } from '../../channels/runtime.js';
 import { createLogger, setLogger } from '../../observability/logger.js';
-import { InvalidTaskError } from '../../tasks/errors.js';
 import { serveMetrics, taskMetrics } from '../../tasks/metrics.js';
 import { startWorkers } from '../../tasks/runtime.js';
 import { UploadStore } from '../../web/uploads.js';
 import { createWebAdapter } from '../../web/web-adapter.js';
 import { cliContext } from '../context.js';
+import { CliUsageError } from '../usage-error.js';
 import { shutdownOnSignals } from '../shutdown.js';
 
 interface WorkerOpts {
@@ -23,13 +23,13 @@ interface WorkerOpts {
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidTaskError(`not a number of seconds: ${value}`);
+  if (!Number.isFinite(n) || n < 0) throw new CliUsageError(`not a number of seconds: ${value}`);
   return n;
 }
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidTaskError(`not a port number: ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new CliUsageError(`not a port number: ${value}`);
   return n;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Worker } from 'bullmq';
 import { retryDelayMs } from '../backoff.js';
-import { LeaseLostError, describeError, leaseExpiredError } from '../errors.js';
+import { LeaseLostError, toTaskError, leaseExpiredError } from '../errors.js';
 import type { FailOutcome, HeartbeatResult, Lease, TaskError } from '../types.js';
 import type { BullmqContext, TaskJob } from './context.js';
 import { decodeError, encodeError, parseLogs, taskFromJob, type JobData, type LogEntry } from './mapping.js';
@@ -234,7 +234,7 @@ export class BullmqLifecycle {
 
   async fail(lease: Lease, err: unknown): Promise<FailOutcome> {
     const job = await this.jobOf(lease);
-    const error = describeError(err);
+    const error = toTaskError(err);
     const base = { t: 'a' as const, n: lease.attempt, w: lease.workerId, e: Date.now() };
     const started = lease.task.startedAt ? { s: lease.task.startedAt } : {};
     if (error.code === 'cancelled') {

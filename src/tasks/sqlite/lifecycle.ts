@@ -5,7 +5,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { retryDelayMs } from '../backoff.js';
-import { LeaseLostError, describeError, leaseExpiredError } from '../errors.js';
+import { LeaseLostError, toTaskError, leaseExpiredError } from '../errors.js';
 import { childTaskId, newTaskId, uniqueToken } from '../ids.js';
 import type { FailOutcome, HeartbeatResult, Lease, TaskError, TaskEventType, TaskSpec } from '../types.js';
 import { json, toTask, type TaskRow } from './rows.js';
@@ -256,7 +256,7 @@ export class SqliteLifecycle {
         const now = this.now();
         const row = this.s.leased!.get(lease.task.id, lease.token) as TaskRow | undefined;
         if (!row) throw new LeaseLostError(lease.task.id);
-        const error = describeError(err);
+        const error = toTaskError(err);
         if (error.code === 'cancelled') {
           this.s.endAttempt!.run(now, 'cancelled', json(error), null, row.id, lease.attempt);
           this.finalize(row, 'cancelled', error, now);
