@@ -238,10 +238,17 @@ describe('bad input', () => {
 
 describe('live task list', () => {
   it("streams a snapshot, then every change to the caller's tasks, with heartbeats", async () => {
+    let subscribed = () => {};
+    const heartbeat = new Promise<void>((resolve) => (subscribed = resolve));
     const reading = readSse(`${june.base}/v1/tasks/events`, as(USER), {
-      until: (events) => events.some((e) => e.event === 'task' && (e.data as any).task.state === 'completed'),
+      until: (events, read) => {
+        // the opening comment and one heartbeat after the snapshot
+        if (events.some((e) => e.event === 'snapshot') && read.comments >= 2) subscribed();
+        return events.some((e) => e.event === 'task' && (e.data as any).task.state === 'completed');
+      },
     });
-    await new Promise((r) => setTimeout(r, 600));
+    // Sent once the stream is open and has had a heartbeat, so every change after it must follow.
+    await Promise.race([heartbeat, reading]);
     const other = await send(OTHER, { text: 'not for your eyes' });
     const accepted = await send(USER, { text: 'watch me' });
     const read = await reading;

@@ -93,7 +93,7 @@ export interface SseRead {
 export async function readSse(
   url: string,
   headers: Record<string, string> = {},
-  options: { until?: (events: SseEvent[]) => boolean; timeoutMs?: number } = {},
+  options: { until?: (events: SseEvent[], read: SseRead) => boolean; timeoutMs?: number } = {},
 ): Promise<SseRead> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 30_000);
@@ -123,7 +123,7 @@ export async function readSse(
         }
         if (data.length) out.events.push({ event, data: JSON.parse(data.join('\n')) as unknown });
       }
-      if (options.until?.(out.events)) {
+      if (options.until?.(out.events, out)) {
         controller.abort();
         return out;
       }
@@ -131,7 +131,7 @@ export async function readSse(
     out.ended = true;
     return out;
   } catch (err) {
-    if (controller.signal.aborted && options.until?.(out.events)) return out;
+    if (controller.signal.aborted && options.until?.(out.events, out)) return out;
     throw new Error(`${url}: ${String(err)}; events so far: ${out.events.map((e) => e.event).join(', ')}`, {
       cause: err,
     });
