@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { runCli } from './run.js';
 // ---- command modules (one import + one register line each)
 import * as ask from './commands/ask.js';
+import * as autoscale from './commands/autoscale.js';
 import * as config from './commands/config.js';
 import * as doctor from './commands/doctor.js';
 import * as evalCmd from './commands/eval.js';
@@ -37,5 +38,6 @@ tasks.register(program);
 worker.register(program);
 workers.register(program);
 evalCmd.register(program);
+autoscale.register(program);
 
 await runCli(program, process.argv);
