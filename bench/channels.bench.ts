@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ChannelTurnPayload } from '../src/channels/gateway.js';
+import type { ChannelTurnPayload } from '../src/channels/turn-task.js';
 import type { ChannelTurnResult } from '../src/channels/turn-handler.js';
 import { createLogger } from '../src/observability/logger.js';
 import { PocketsphinxSpeechToText } from '../src/providers/stt/pocketsphinx.js';

@@ -1,20 +1,27 @@
 /**
  * Chat commands, answered at once without the LLM: /start, /help, /new, /voice auto|always|never, /lang.
+ * One table holds each command's menu entry and its answer; the gateway looks commands up in it.
  */
 import type { ConversationRef, ConversationStore, VoiceMode } from './store/conversations.js';
+import type { InboundMessage } from './types.js';
 
 export interface CommandInfo {
   command: string;
   description: string;
 }
 
-export const COMMANDS: CommandInfo[] = [
-  { command: 'start', description: 'Say hello and see what I can do' },
-  { command: 'help', description: 'How to talk to me' },
-  { command: 'new', description: 'Start a new conversation' },
-  { command: 'voice', description: 'Voice replies: auto, always or never' },
-  { command: 'lang', description: 'Set your language (e.g. /lang fr), or /lang auto' },
-];
+export interface CommandContext {
+  args: string[];
+  /** The message that holds the command (who sent it, where, what else it says). */
+  message: InboundMessage;
+  ref: ConversationRef;
+  conversations: ConversationStore;
+}
+
+/** A chat command: its menu entry and what it answers. Adding a command is adding one of these. */
+export interface ChatCommand extends CommandInfo {
+  run(ctx: CommandContext): string | Promise<string>;
+}
 
 export const HELP_TEXT = [
   "I'm June, your voice assistant. Send me a voice message or type, and I'll answer.",
@@ -30,43 +37,58 @@ export function parseCommand(text: string | undefined): { name: string; args: st
   return { name: m[1]!.toLowerCase(), args: (m[2] ?? '').split(/\s+/).filter(Boolean) };
 }
 
-/** Runs a command; returns the answer text, or undefined when it is not one of June's commands. */
-export function runCommand(
-  name: string,
-  args: string[],
-  ref: ConversationRef,
-  store: ConversationStore,
-): string | undefined {
-  switch (name) {
-    case 'start':
-    case 'help':
-      return HELP_TEXT;
-    case 'new':
-      store.reset(ref);
+const HELP: ChatCommand['run'] = () => HELP_TEXT;
+
+export const CHAT_COMMANDS: readonly ChatCommand[] = [
+  { command: 'start', description: 'Say hello and see what I can do', run: HELP },
+  { command: 'help', description: 'How to talk to me', run: HELP },
+  {
+    command: 'new',
+    description: 'Start a new conversation',
+    run: ({ ref, conversations }) => {
+      conversations.reset(ref);
       return 'Started a new conversation. What would you like to talk about?';
-    case 'voice': {
+    },
+  },
+  {
+    command: 'voice',
+    description: 'Voice replies: auto, always or never',
+    run: ({ args, ref, conversations }) => {
       const mode = args[0]?.toLowerCase();
       if (mode === 'auto' || mode === 'always' || mode === 'never') {
-        store.setVoiceMode(ref, mode as VoiceMode);
+        conversations.setVoiceMode(ref, mode as VoiceMode);
         return `Voice replies: ${mode}.`;
       }
-      const current = store.prefs(ref).voiceMode ?? 'auto';
+      const current = conversations.prefs(ref).voiceMode ?? 'auto';
       return `Voice replies are "${current}". Use /voice auto, /voice always or /voice never.`;
-    }
-    case 'lang': {
+    },
+  },
+  {
+    command: 'lang',
+    description: 'Set your language (e.g. /lang fr), or /lang auto',
+    run: ({ args, ref, conversations }) => {
       const lang = args[0]?.toLowerCase();
       if (!lang)
-        return `Language: ${store.prefs(ref).language ?? 'auto'}. Use /lang en, /lang fr, … or /lang auto.`;
+        return `Language: ${conversations.prefs(ref).language ?? 'auto'}. Use /lang en, /lang fr, … or /lang auto.`;
       if (lang === 'auto') {
-        store.setLanguage(ref, undefined);
+        conversations.setLanguage(ref, undefined);
         return 'I will detect your language.';
       }
       if (!/^[a-z]{2,3}(-[a-z0-9]{2,8})?$/.test(lang))
         return `"${args[0]}" is not a language code. Try /lang en or /lang fr.`;
-      store.setLanguage(ref, lang);
+      conversations.setLanguage(ref, lang);
       return `Language set to ${lang}.`;
-    }
-    default:
-      return undefined;
-  }
+    },
+  },
+];
+
+/** The commands menu that platforms publish (Telegram's setMyCommands, Discord's slash commands). */
+export const COMMANDS: CommandInfo[] = CHAT_COMMANDS.map(({ command, description }) => ({
+  command,
+  description,
+}));
+
+/** One of June's commands by name, or undefined (the message is then an ordinary message). */
+export function findCommand(name: string): ChatCommand | undefined {
+  return CHAT_COMMANDS.find((c) => c.command === name);
 }

@@ -14,7 +14,7 @@ import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
 import type { TaskQueue } from '../tasks/types.js';
 import { JuneError } from '../util/errors.js';
 import { sendWithRetry } from './delivery.js';
-import type { ChannelGateway } from './gateway.js';
+import { sendOutcomeReply, type ChannelGateway } from './gateway.js';
 import type { ChannelAdapter, ReplyTarget } from './types.js';
 
 export const CHANNEL_INBOUND_KIND = 'channel.inbound';
@@ -136,7 +136,9 @@ export async function runInboundTask(
     const msg = adapter.readInbound(raw);
     if (!msg) return { outcome: 'ignored' };
     const outcome = await gateway.accept(msg, adapter, { redelivered: true });
-    return { outcome: outcome.kind, ...(outcome.kind === 'enqueued' ? { taskId: outcome.taskId } : {}) };
+    await ctx.once('deliver:reply', () => sendOutcomeReply(outcome, msg, adapter, ctx.logger));
+    if (outcome.kind === 'accepted') return { outcome: 'accepted', taskId: outcome.taskId };
+    return { outcome: `${outcome.kind}:${outcome.reason}` };
   } catch (err) {
     if (ctx.attempt >= ctx.task.maxAttempts && adapter && target) {
       await ctx

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { HandlerRegistry } from '../tasks/handlers.js';
 import type { TaskQueue } from '../tasks/types.js';
 import { AudioStore } from './audio-store.js';
-import { ChannelGateway } from './gateway.js';
+import { ChannelGateway, sendOutcomeReply } from './gateway.js';
 import { parkInbound, registerInboundHandler } from './inbound-task.js';
 import { pipelineHolder, type PipelineHolder } from './pipeline-holder.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.js';
@@ -112,7 +112,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     adapters.set(adapter.name, adapter);
     if (receive && gateway && queue) {
       await adapter.start(async (msg) => {
-        await gateway.accept(msg, adapter);
+        await sendOutcomeReply(await gateway.accept(msg, adapter), msg, adapter, logger);
       }, parkInbound(queue));
       logger.info({ channel: adapter.name }, 'channel started');
     }

@@ -13,7 +13,7 @@ import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
 import { outageOf, toJuneError } from '../util/errors.js';
 import type { AudioStore } from './audio-store.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
-import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './gateway.js';
+import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './turn-task.js';
 import type { ConversationStore, VoiceMode } from './store/conversations.js';
 import type { ChannelAdapter } from './types.js';
 

@@ -4,7 +4,7 @@
  * Errors show users only the sentence written for them; the internal detail is for admins.
  */
 import type { z } from 'zod';
-import type { ChannelTurnPayload } from '../channels/gateway.js';
+import type { ChannelTurnPayload } from '../channels/turn-task.js';
 import type { Task, TaskDetail, TaskError as QueueTaskError, TaskEvent } from '../tasks/types.js';
 import { redact } from '../util/redact.js';
 import type { Caller, Scope } from './auth.js';

@@ -2,33 +2,23 @@
  * The web page and HTTP API as one more channel. Messages from the API go through the shared gateway and
  * task handler like Telegram's; the reply reaches the web client through the task itself (its result, its
  * progress events and the reply audio in the audio store), so the sending methods have nothing to deliver.
- * The one exception is an answer the gateway gives at once (a command such as /new, a "slow down"): it is
- * collected here and returned in the HTTP response.
+ * An answer the gateway gives at once (a command such as /new, a "slow down") is its outcome, which the
+ * messages route returns in the HTTP response.
  *
  * Kept free of Fastify so standalone workers can load it to read uploads for web voice messages.
  */
-import type {
-  ChannelAdapter,
-  ChannelLimits,
-  InboundAttachment,
-  InboundMessage,
-  ReplyTarget,
-} from '../channels/types.js';
+import type { ChannelAdapter, ChannelLimits, InboundAttachment, InboundMessage } from '../channels/types.js';
 import { JuneError } from '../util/errors.js';
 import type { UploadStore } from './uploads.js';
 
 export const WEB_CHANNEL = 'web';
 
-export interface WebChannelAdapter extends ChannelAdapter {
-  /** Runs `fn` and returns, with its result, the texts the gateway sent in reply to `messageId`. */
-  collectReplies<T>(messageId: string, fn: () => Promise<T>): Promise<{ value: T; replies: string[] }>;
-}
+export type WebChannelAdapter = ChannelAdapter;
 
 export function createWebAdapter(options: {
   uploads: UploadStore;
   maxDownloadBytes: number;
 }): WebChannelAdapter {
-  const collectors = new Map<string, string[]>();
   const limits: ChannelLimits = {
     // the page shows any length; nothing is split or captioned
     maxTextLength: 1_000_000,
@@ -54,19 +44,8 @@ export function createWebAdapter(options: {
       }
       return data;
     },
-    async sendText(target: ReplyTarget, text: string) {
-      if (target.replyToMessageId) collectors.get(target.replyToMessageId)?.push(text);
-    },
+    async sendText() {},
     async sendVoice() {},
     async sendActivity() {},
-    async collectReplies<T>(messageId: string, fn: () => Promise<T>) {
-      const replies: string[] = [];
-      collectors.set(messageId, replies);
-      try {
-        return { value: await fn(), replies };
-      } finally {
-        collectors.delete(messageId);
-      }
-    },
   };
 }

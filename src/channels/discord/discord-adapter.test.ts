@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { sendWithRetry } from '../delivery.js';
 import { ChannelError, RateLimitedError } from '../errors.js';
-import { replyTarget } from '../gateway.js';
+import { replyTarget } from '../turn-task.js';
 import type { ChannelAdapter, InboundMessage } from '../types.js';
 import { makeTempDir, spokenVoiceNote } from '../../../test/helpers/speech-fixtures.js';
 import { startFakeDiscordServer, type FakeDiscordServer } from '../../../test/helpers/fake-discord-server.js';

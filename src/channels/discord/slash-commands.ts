@@ -1,7 +1,7 @@
 /**
  * June's commands as Discord application (slash) commands, registered globally at start so they show up
  * in the command picker of DMs with the bot and of the servers it is in. Their answers come from the same
- * runCommand as typed commands (the adapter hands them to the gateway as "/voice always" and so on).
+ * command table (commands.ts) as typed commands (the adapter hands them to the gateway as "/voice always").
  */
 import { COMMANDS } from '../commands.js';
 

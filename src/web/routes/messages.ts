@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { ChannelTurnPayload } from '../../channels/gateway.js';
+import type { ChannelTurnPayload } from '../../channels/turn-task.js';
 import type { InboundMessage } from '../../channels/types.js';
 import { defineRoute, parseInput, type AnyRoute } from '../api-route.js';
 import type { Caller } from '../auth.js';
@@ -125,13 +125,11 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
       ...(input.speak !== undefined ? { speak: input.speak } : {}),
     };
     const dropUpload = () => (uploadId ? deps.uploads.remove(uploadId) : Promise.resolve());
-    const { value: outcome, replies } = await deps.adapter
-      .collectReplies(messageId, () => gateway.accept(msg, deps.adapter))
-      .catch(async (err: unknown) => {
-        await dropUpload();
-        throw err;
-      });
-    if (outcome.kind === 'enqueued') {
+    const outcome = await gateway.accept(msg, deps.adapter).catch(async (err: unknown) => {
+      await dropUpload();
+      throw err;
+    });
+    if (outcome.kind === 'accepted') {
       if (uploadId) {
         // a repeated Idempotency-Key names the first task, which keeps its own recording
         const task = (await deps.queue.get(outcome.taskId))?.task;
@@ -141,19 +139,20 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
       return { kind: 'task' as const, taskId: outcome.taskId };
     }
     await dropUpload();
-    const said = replies.join('\n');
-    switch (outcome.kind) {
+    if (outcome.kind === 'ignored') {
+      if (outcome.reason === 'stranger') throw new ApiError('forbidden', 'This user may not talk to June.');
+      throw new ApiError('invalid_request', 'The message is empty.', 'body.text');
+    }
+    switch (outcome.reason) {
       case 'command':
-        return { kind: 'reply' as const, reply: said };
+        return { kind: 'reply' as const, reply: outcome.text };
       case 'rate_limited':
-        throw new ApiError('rate_limited', said || 'Too many messages; slow down.');
-      case 'rejected':
-        throw outcome.reason === 'too_large'
-          ? new ApiError('payload_too_large', said || 'The recording is too large.')
-          : new ApiError('unsupported_media_type', said || 'That kind of file is not supported.');
-      case 'ignored':
-        throw new ApiError('invalid_request', 'The message is empty.', 'body.text');
-      case 'stranger':
+        throw new ApiError('rate_limited', outcome.text);
+      case 'too_large':
+        throw new ApiError('payload_too_large', outcome.text);
+      case 'unsupported':
+        throw new ApiError('unsupported_media_type', outcome.text);
+      case 'pairing':
       case 'owner_paired':
         throw new ApiError('forbidden', 'This user may not talk to June.');
     }
