@@ -83,6 +83,31 @@ describe('pipelineHolder', () => {
     }
   });
 
+  it('keeps warming up in the background until the LLM server answers', async () => {
+    const flaky = await startFakeOpenAiServer({ models: ['june-test-model'] });
+    let refusals = 2;
+    flaky.route('/v1/models', (_req, res) => {
+      if (refusals-- > 0) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'loading the model' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'june-test-model', object: 'model' }] }));
+    });
+    const holder = pipelineHolder(config(flaky.url), createLogger('silent'));
+    const failures: unknown[] = [];
+    try {
+      holder.keepWarm((err) => failures.push(err));
+      await expect.poll(() => holder.state().status, { timeout: 30_000 }).toBe('ready');
+      expect(failures).toHaveLength(2);
+      expect(flaky.requests.filter((r) => r.path === '/v1/models')).toHaveLength(3);
+    } finally {
+      await holder.close();
+      await flaky.close();
+    }
+  });
+
   it('reports ready once warm, keeps one helper, and frees it on close', async () => {
     const holder = pipelineHolder(config(llm.url), createLogger('silent'));
     const before = countChildren(HELPER);
