@@ -34,6 +34,15 @@ COPY samples ./samples
 RUN npm run build \
  && sh native/build.sh /opt/june/cache/june/bin \
  && npm prune --omit=dev --no-audit --no-fund
+# The CUDA and Vulkan builds of the embedded engines (llama.cpp, whisper.cpp: about 900 MB) stay out unless
+# asked for: in the compose and Kubernetes stacks the GPU work runs in vLLM and faster-whisper, and June's
+# embedded engines run on the CPU. --build-arg EMBEDDED_GPU=1 keeps them.
+ARG EMBEDDED_GPU=0
+RUN if [ "$EMBEDDED_GPU" != 1 ]; then \
+      rm -rf node_modules/@node-llama-cpp/*-cuda* node_modules/@node-llama-cpp/*-vulkan* \
+             node_modules/@fugood/node-whisper-*-cuda node_modules/@fugood/node-whisper-*-vulkan; \
+    fi \
+ && case "$(uname -m)" in x86_64) rm -rf node_modules/@node-llama-cpp/linux-arm*;; esac
 
 # ---------------------------------------------------------------- runtime
 FROM ${NODE_IMAGE} AS runtime
