@@ -64,10 +64,9 @@ export function register(program: Command): void {
       );
       // until an owner exists, the setup code lets them in whatever strangers do (never logged)
       if (channels.length) process.stderr.write(setupCodeNotice(runtime.access));
-      // warm the models in the background so the first message is answered quickly
-      void runtime.pipeline
-        .get()
-        .catch((err: unknown) => logger.warn({ err: String(err) }, 'models not ready yet'));
+      // warm the models in the background (retried while it fails) so the first message is answered
+      // quickly; /ready reports this warm-up and never starts one
+      runtime.pipeline.keepWarm((err) => logger.warn({ err: String(err) }, 'models not ready yet'));
       await shutdown.done;
     });
 }
