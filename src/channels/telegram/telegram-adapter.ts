@@ -2,20 +2,17 @@
  * Telegram through the Bot API (grammY's Api client, against `telegramApiRoot`: api.telegram.org or a
  * self-hosted telegram-bot-api). Creating the adapter contacts nothing, so send-only workers and
  * `june pairing approve` can use it; `start()` asks getMe who the bot is, publishes the commands menu and
- * receives updates by long polling (default) or by webhook when `telegramWebhookUrl` is set.
+ * receives updates by long polling (default) or by webhook when `telegramWebhookUrl` is set. What goes
+ * out (text, voice notes, indicators) and downloads are telegram-sender.ts's.
  *
  * Either way an update is acknowledged only once June's handler resolved (the task is on disk): see
  * telegram-polling.ts and telegram-webhook.ts. An update whose intake fails `inboundMaxAttempts` times is
  * parked as a task (inbound-task.ts), so its chat goes on and the update can be redriven.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Api, InputFile } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { sleep } from '../../util/abort.js';
-import { AudioError } from '../../util/errors.js';
 import { COMMANDS } from '../commands.js';
 import { ChannelError } from '../errors.js';
 import { withParking, type ParkInbound } from '../inbound-task.js';
@@ -28,10 +25,10 @@ import type {
   ReplyTarget,
   VoiceNote,
 } from '../types.js';
-import { downloadFile } from './telegram-download.js';
-import { describeRedacted, toChannelError } from './telegram-errors.js';
+import { describeRedacted } from './telegram-errors.js';
 import { TELEGRAM, toInboundMessage, type BotIdentity } from './telegram-message.js';
 import { UpdatePoller } from './telegram-polling.js';
+import { grammySignal, TelegramSender } from './telegram-sender.js';
 import {
   startWebhookListener,
   webhookAddress,
@@ -66,26 +63,16 @@ export interface TelegramAdapterOptions {
   webhookHost?: string;
 }
 
-const DOWNLOAD_FAILED = "I couldn't fetch your message from Telegram. Please send it again.";
-const TOO_BIG = (limitMb: number) =>
-  `That file is too large for me to download from Telegram (the limit is ${limitMb} MB). Please send a shorter recording.`;
-
 interface Receive {
   onMessage: (msg: InboundMessage) => Promise<void>;
   park?: ParkInbound;
-}
-
-interface Grammy {
-  Api: typeof Api;
-  InputFile: typeof InputFile;
 }
 
 export class TelegramAdapter implements ChannelAdapter {
   readonly name = TELEGRAM;
   readonly limits: ChannelLimits;
   private readonly token: string;
-  private readonly apiRoot: string;
-  private grammy: Promise<{ api: Api; lib: Grammy }> | undefined;
+  private readonly sender: TelegramSender;
   private bot: BotIdentity | undefined;
   private poller: UpdatePoller | undefined;
   private webhook: WebhookListener | undefined;
@@ -100,8 +87,11 @@ export class TelegramAdapter implements ChannelAdapter {
   ) {
     if (!config.telegramToken) throw new Error('JUNE_TELEGRAM_TOKEN is not set');
     this.token = config.telegramToken;
-    // grammY refuses a trailing slash on the API root
-    this.apiRoot = config.telegramApiRoot.replace(/\/+$/, '');
+    this.sender = new TelegramSender(
+      config.telegramToken,
+      config.telegramApiRoot,
+      config.telegramMaxDownloadBytes,
+    );
     this.limits = {
       maxTextLength: 4096,
       maxCaptionLength: 1024,
@@ -175,16 +165,18 @@ export class TelegramAdapter implements ChannelAdapter {
 
   /** getMe, the commands menu, then the webhook or the poller. Safe to call again after a failure. */
   private async connect(receive: Receive): Promise<void> {
-    const me = await this.call('getMe', (api) => api.getMe());
+    const me = await this.sender.call('getMe', (api) => api.getMe());
     if (!me.username)
       throw new ChannelError(TELEGRAM, 'getMe returned a bot without a username', { retryable: false });
     this.bot = { id: me.id, username: me.username };
-    await this.call('setMyCommands', (api) => api.setMyCommands(COMMANDS)).catch((err: unknown) =>
-      this.logger.warn(
-        { err: describeRedacted(err, this.token) },
-        'could not publish the Telegram commands menu',
-      ),
-    );
+    await this.sender
+      .call('setMyCommands', (api) => api.setMyCommands(COMMANDS))
+      .catch((err: unknown) =>
+        this.logger.warn(
+          { err: describeRedacted(err, this.token) },
+          'could not publish the Telegram commands menu',
+        ),
+      );
     const bot = this.bot;
     // a message June cannot read fails like any other intake failure: retried, then parked, never dropped
     const handle = withParking(
@@ -224,7 +216,7 @@ export class TelegramAdapter implements ChannelAdapter {
         handle,
         logger: this.logger,
       });
-      await this.call('setWebhook', (api) =>
+      await this.sender.call('setWebhook', (api) =>
         api.setWebhook(hookUrl, { secret_token: secret, allowed_updates: ['message'] }),
       );
       this.logger.info(
@@ -235,10 +227,10 @@ export class TelegramAdapter implements ChannelAdapter {
     }
 
     // getUpdates is refused while a webhook is set; pending updates stay queued for the poll
-    await this.call('deleteWebhook', (api) => api.deleteWebhook({ drop_pending_updates: false }));
+    await this.sender.call('deleteWebhook', (api) => api.deleteWebhook({ drop_pending_updates: false }));
     this.poller = new UpdatePoller({
       getUpdates: (offset, timeoutSec, signal) =>
-        this.call('getUpdates', (api) =>
+        this.sender.call('getUpdates', (api) =>
           api.getUpdates(
             {
               ...(offset !== undefined ? { offset } : {}),
@@ -259,108 +251,21 @@ export class TelegramAdapter implements ChannelAdapter {
     this.logger.info({ bot: me.username }, 'Telegram long polling started');
   }
 
-  async sendText(target: ReplyTarget, text: string): Promise<void> {
-    await this.call('sendMessage', (api) =>
-      api.sendMessage(target.chatId, text, {
-        ...replyTo(target),
-        link_preview_options: { is_disabled: true },
-      }),
-    );
+  sendText(target: ReplyTarget, text: string): Promise<void> {
+    return this.sender.sendText(target, text);
   }
 
-  async sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void> {
-    const { lib } = await this.client();
-    await this.call('sendVoice', (api) =>
-      api.sendVoice(target.chatId, new lib.InputFile(voice.data, 'reply.ogg'), {
-        // Telegram wants whole seconds; a sub-second reply still shows as 0:01
-        duration: Math.max(1, Math.round(voice.durationSec)),
-        ...(caption ? { caption } : {}),
-        ...replyTo(target),
-      }),
-    );
+  sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void> {
+    return this.sender.sendVoice(target, voice, caption);
   }
 
-  async sendActivity(target: ReplyTarget, activity: Activity): Promise<void> {
-    await this.call('sendChatAction', (api) => api.sendChatAction(target.chatId, activity));
+  sendActivity(target: ReplyTarget, activity: Activity): Promise<void> {
+    return this.sender.sendActivity(target, activity);
   }
 
-  async download(attachment: InboundAttachment, signal?: AbortSignal): Promise<Buffer> {
-    const max = this.limits.maxDownloadBytes;
-    const tooBig = (size: number) =>
-      new AudioError(
-        'audio_too_large',
-        `telegram: file of ${size} bytes is over the download limit of ${max}`,
-        TOO_BIG(Math.round(max / 1024 / 1024)),
-      );
-    if (attachment.sizeBytes !== undefined && attachment.sizeBytes > max) throw tooBig(attachment.sizeBytes);
-    let file;
-    try {
-      file = await this.call(
-        'getFile',
-        (api) => api.getFile(attachment.fileId, grammySignal(signal)),
-        DOWNLOAD_FAILED,
-      );
-    } catch (err) {
-      if (err instanceof ChannelError && /file is too big/i.test(err.message))
-        throw tooBig(attachment.sizeBytes ?? max + 1);
-      throw err;
-    }
-    if (file.file_size !== undefined && file.file_size > max) throw tooBig(file.file_size);
-    if (!file.file_path)
-      throw new ChannelError(TELEGRAM, 'getFile returned no file_path', {
-        retryable: true,
-        userMessage: DOWNLOAD_FAILED,
-      });
-    // a self-hosted Bot API server in --local mode hands out absolute paths on its own disk
-    if (path.isAbsolute(file.file_path)) {
-      const local = await fs.readFile(file.file_path).catch(() => undefined);
-      if (local) {
-        if (local.length > max) throw tooBig(local.length);
-        return local;
-      }
-    }
-    const url = `${this.apiRoot}/file/bot${this.token}/${file.file_path.replace(/^\/+/, '')}`;
-    return downloadFile(url, {
-      maxBytes: max,
-      signal,
-      token: this.token,
-      userMessage: DOWNLOAD_FAILED,
-      tooBig,
-    });
+  download(attachment: InboundAttachment, signal?: AbortSignal): Promise<Buffer> {
+    return this.sender.download(attachment, signal);
   }
-
-  private client(): Promise<{ api: Api; lib: Grammy }> {
-    this.grammy ??= (async () => {
-      const lib = await import('grammy');
-      return { api: new lib.Api(this.token, { apiRoot: this.apiRoot }), lib };
-    })();
-    return this.grammy;
-  }
-
-  /** One Bot API call with its failure mapped to RateLimitedError / ChannelError (token redacted). */
-  private async call<T>(action: string, fn: (api: Api) => Promise<T>, userMessage?: string): Promise<T> {
-    const { api } = await this.client();
-    try {
-      return await fn(api);
-    } catch (err) {
-      throw toChannelError(err, { action, token: this.token, ...(userMessage ? { userMessage } : {}) });
-    }
-  }
-}
-
-/** grammY's Node typings name the abort-controller package's signal; it listens to a native one fine. */
-function grammySignal(signal: AbortSignal | undefined): Parameters<Api['getMe']>[0] {
-  return signal as Parameters<Api['getMe']>[0];
-}
-
-function replyTo(target: ReplyTarget): {
-  reply_parameters?: { message_id: number; allow_sending_without_reply: true };
-} {
-  const id = Number(target.replyToMessageId);
-  // the reply still goes out if the user deleted the message it answers
-  return target.replyToMessageId && Number.isInteger(id)
-    ? { reply_parameters: { message_id: id, allow_sending_without_reply: true } }
-    : {};
 }
 
 export function createTelegramAdapter(
