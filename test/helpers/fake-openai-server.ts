@@ -20,6 +20,8 @@ export type StreamStep =
   | { raw: string; delayMs?: number }
   /** Stop sending and keep the connection open until the client gives up. */
   | { stall: true; delayMs?: number }
+  /** Send nothing until `hold` settles (the test says when), or the client goes away. */
+  | { hold: Promise<unknown>; delayMs?: number }
   /** Close the socket abruptly, without ending the chunked body. */
   | { destroy: true; delayMs?: number };
 
@@ -258,6 +260,11 @@ async function playScripted(
     if ('destroy' in step) {
       res.socket?.destroy();
       return;
+    }
+    if ('hold' in step) {
+      await Promise.race([step.hold, closed(res)]);
+      if (res.destroyed) return;
+      continue;
     }
     res.write('raw' in step ? step.raw : sseEvent(step.data));
   }
