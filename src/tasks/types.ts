@@ -31,7 +31,7 @@ export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['completed', 'dead'
 export type ChildDeadPolicy = 'fail-parent' | 'continue';
 
 export interface TaskSpec {
-  /** What to do, e.g. "voice.turn"; selects the handler. */
+  /** What to do, e.g. "channel.voice" (a voice message from a chat channel); selects the handler. */
   kind: string;
   /** Which workers may run it, e.g. "voice", "chat", "code" (lowercase letters, digits, underscore). */
   capability: string;

@@ -3,6 +3,7 @@
  * letters: `june tasks dlq ls|redrive|purge`.
  */
 import type { Command } from 'commander';
+import { CHANNEL_TEXT_KIND } from '../../channels/turn-task.js';
 import { formatEvent, formatStats, formatTaskDetail, formatTaskList } from '../../tasks/format.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { TASK_STATES, type TaskQueue, type TaskState } from '../../tasks/types.js';
@@ -133,7 +134,7 @@ export function register(program: Command, io: TaskCommandIo = defaultTaskIo): v
   tasks
     .command('add')
     .description('Enqueue a task by hand (for trying out workers)')
-    .requiredOption('--kind <kind>', 'task kind, e.g. voice.turn')
+    .requiredOption('--kind <kind>', `task kind, e.g. ${CHANNEL_TEXT_KIND}`)
     .requiredOption('--capability <name>', 'capability that runs it, e.g. chat')
     .option('--payload <json>', 'payload as JSON', '{}')
     .option('--conversation <key>', 'conversation key (tasks of one conversation run in order)')
