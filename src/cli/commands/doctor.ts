@@ -9,6 +9,7 @@ import type { JuneConfig } from '../../config/schema.js';
 import { isModelCached, modelPath } from '../../models/manager.js';
 import { DEFAULT_LLM_MODEL_ID } from '../../models/registry.js';
 import { resolveLlmKind, resolveSttKind, whisperModelId } from '../../providers/factory.js';
+import { checkSandbox } from '../../sandbox/factory.js';
 import { cliContext } from '../context.js';
 
 interface Check {
@@ -122,6 +123,16 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
 
   checks.push(await writableDirCheck('models dir', config.modelsDir, 'JUNE_MODELS_DIR'));
   checks.push(await writableDirCheck('data dir', config.dataDir, 'JUNE_DATA_DIR'));
+  const sandbox = await checkSandbox(config.sandbox);
+  checks.push({
+    name: `sandbox (${config.sandbox})`,
+    ok: sandbox.ok && !sandbox.warning,
+    optional: true,
+    detail: sandbox.warning ? `WARNING: ${sandbox.warning}` : sandbox.detail,
+    fix: sandbox.warning
+      ? 'install bubblewrap (scripts/setup.sh) and set JUNE_SANDBOX=bubblewrap'
+      : 'run scripts/setup.sh (bubblewrap), or set JUNE_SANDBOX=docker where a Docker engine runs',
+  });
 
   const wid = whisperModelId(config.sttModel) ?? config.sttModel;
   const whisperCached = whisperModelId(config.sttModel)

@@ -1,0 +1,197 @@
+/**
+ * Runs one prepared sandbox command line and turns what happened into an ExecResult. Shared by every
+ * backend, so the limits that do not depend on isolation behave the same everywhere:
+ *  - the process runs in its own process group, under `setpriv --pdeathsig KILL` (it dies with June);
+ *  - the wall-clock timeout and a cancel SIGKILL the whole group, then `onKill` (e.g. `docker kill`);
+ *  - a disk watchdog kills the run when the workspace grows past its quota;
+ *  - stdout and stderr are capped (head and tail kept), however much the command writes;
+ *  - GNU time, when installed, reports user + system CPU and the largest resident set of the tree
+ *    (rusage of waited-for descendants), through a file descriptor that no sandboxed process can reach.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunCgroup } from './cgroup.js';
+import { diskUsage } from './disk-usage.js';
+import { OutputCap } from './output-cap.js';
+import type { ExecResult, KilledBy } from './types.js';
+
+export interface ContainedPlan {
+  /** The backend's command line: binary first. */
+  argv: string[];
+  /** The complete environment of the spawned process (never the host's). */
+  env: Record<string, string>;
+  /** Host uid/gid to run as (June running as root hands the sandbox an unprivileged user). */
+  uid?: number;
+  gid?: number;
+  cwd: string;
+  /** Wrap in GNU time for CPU and RSS figures (meaningless where the work happens elsewhere, e.g. Docker). */
+  measure: boolean;
+  /** Extra cleanup after a kill (the process group is already dead). */
+  onKill?: () => Promise<void>;
+  /** The run's control group: entered before anything else starts, emptied and removed at the end. */
+  cgroup?: RunCgroup;
+}
+
+export interface ContainedLimits {
+  timeoutMs: number;
+  workspace: string;
+  diskLimitBytes?: number;
+  outputHeadBytes: number;
+  outputTailBytes: number;
+  stdin?: string;
+  signal?: AbortSignal;
+}
+
+const TIME_BIN = '/usr/bin/time';
+const SETPRIV_BIN = '/usr/bin/setpriv';
+const WATCH_INTERVAL_MS = 200;
+/** Signals the kernel sends for a broken limit, by number: SIGKILL, SIGXCPU, SIGXFSZ. */
+const LIMIT_SIGNALS: Record<number, KilledBy> = { 24: 'cpu', 25: 'file_size' };
+
+export const hasGnuTime = fs.existsSync(TIME_BIN);
+const hasSetpriv = fs.existsSync(SETPRIV_BIN);
+
+export function runContained(plan: ContainedPlan, limits: ContainedLimits): Promise<ExecResult> {
+  const started = performance.now();
+  const statsFd = plan.measure && hasGnuTime ? openStatsFile(plan.uid, plan.gid) : undefined;
+  const inner = [
+    ...(hasSetpriv ? [SETPRIV_BIN, '--pdeathsig', 'KILL', ...dropTo(plan), '--'] : []),
+    ...(statsFd !== undefined ? [TIME_BIN, '-q', '-f', '%U %S %M', '-o', '/dev/fd/3'] : []),
+    ...plan.argv,
+  ];
+  const argv = plan.cgroup ? plan.cgroup.wrap(inner) : inner;
+  return new Promise<ExecResult>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: plan.cwd,
+      env: plan.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', ...(statsFd !== undefined ? [statsFd] : [])],
+      // Without setpriv the user is changed at spawn (then a cgroup cannot be entered; see dropTo).
+      ...(!hasSetpriv && plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid ?? plan.uid } : {}),
+    });
+    const stdout = new OutputCap(limits.outputHeadBytes, limits.outputTailBytes);
+    const stderr = new OutputCap(limits.outputHeadBytes, limits.outputTailBytes);
+    let killedBy: KilledBy | null = null;
+    let settled = false;
+
+    const kill = (why: KilledBy) => {
+      if (killedBy === null) killedBy = why;
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group is already gone
+        }
+      }
+      plan.cgroup?.killAll();
+      void plan.onKill?.().catch(() => undefined);
+    };
+    const timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
+    const onAbort = () => kill('cancelled');
+    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    if (limits.signal?.aborted) onAbort();
+    const watchdog = limits.diskLimitBytes
+      ? watchDisk(limits.workspace, limits.diskLimitBytes, () => kill('disk'))
+      : undefined;
+
+    const cleanup = () => {
+      clearTimeout(timer);
+      watchdog?.stop();
+      limits.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (statsFd !== undefined) fs.closeSync(statsFd);
+      void plan.cgroup?.remove();
+      reject(err);
+    });
+    child.stdout!.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr!.on('data', (c: Buffer) => stderr.push(c));
+    child.stdin!.on('error', () => undefined); // the command did not read its input: not our failure
+    child.stdin!.end(limits.stdin ?? '');
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      // Processes that escaped the pipes (daemonised) still belong to the group: none may outlive the run.
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // nothing left, as it should be
+        }
+      }
+      const stats = statsFd !== undefined ? readStats(statsFd) : undefined;
+      const raw = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 9) : 9);
+      if (killedBy === null && raw > 128) killedBy = LIMIT_SIGNALS[raw - 128] ?? null;
+      if (killedBy === null && plan.cgroup && plan.cgroup.oomKills() > 0) killedBy = 'memory';
+      const timedOut = killedBy === 'timeout';
+      const done = plan.cgroup ? plan.cgroup.remove() : Promise.resolve();
+      void done.then(() =>
+        resolve({
+          exitCode: timedOut ? 124 : killedBy !== null && killedBy !== 'cancelled' ? 137 : raw,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          timedOut,
+          killedBy,
+          wallMs: performance.now() - started,
+          cpuMs: stats?.cpuMs ?? null,
+          maxRssKb: stats?.maxRssKb ?? null,
+        }),
+      );
+    });
+  });
+}
+
+/** setpriv options that change to the plan's user after the cgroup wrapper (which needs root) has run. */
+function dropTo(plan: ContainedPlan): string[] {
+  if (plan.uid === undefined) return [];
+  return [`--reuid=${plan.uid}`, `--regid=${plan.gid ?? plan.uid}`, '--clear-groups'];
+}
+
+/**
+ * A private file for GNU time's report: created, unlinked at once (nothing can open it by name), then
+ * opened for the child as fd 3. It is made writable for the sandbox user only after it has no name.
+ */
+function openStatsFile(uid?: number, gid?: number): number {
+  const file = path.join(os.tmpdir(), `june-stats-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = fs.openSync(file, 'wx+', 0o600);
+  fs.unlinkSync(file);
+  if (uid !== undefined) fs.fchownSync(fd, uid, gid ?? uid);
+  return fd;
+}
+
+function readStats(fd: number): { cpuMs: number; maxRssKb: number } | undefined {
+  try {
+    const buf = Buffer.alloc(256);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const last = buf.subarray(0, n).toString('utf8').trim().split('\n').pop() ?? '';
+    const m = /^([\d.]+) ([\d.]+) (\d+)$/.exec(last);
+    if (!m) return undefined;
+    return { cpuMs: Math.round((Number(m[1]) + Number(m[2])) * 1000), maxRssKb: Number(m[3]) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function watchDisk(workspace: string, limit: number, onOver: () => void): { stop: () => void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    const usage = await diskUsage(workspace, limit);
+    if (stopped) return;
+    if (usage.bytes > limit) return onOver();
+    timer = setTimeout(() => void tick(), WATCH_INTERVAL_MS);
+  };
+  timer = setTimeout(() => void tick(), WATCH_INTERVAL_MS);
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
