@@ -7,7 +7,9 @@
  * names internal servers). The server is keyed by its URL without credentials, so a password in the base
  * URL never reaches the file. A model that stops proving it thinks (a reply with no `</think>` at all) is
  * forgotten again. Reading or writing failures are logged and never fail a reply: the memory only saves
- * the guess, the splitter's retraction still keeps the thought out of the answer.
+ * the guess, the splitter's retraction still keeps the thought out of the answer. Several processes (june
+ * start and its workers) share the file: each reads it at every use, and writes it whole, atomically
+ * (rename), from what it has just read.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,8 +28,6 @@ interface FileShape {
 }
 
 export class ThinkingMemory {
-  private entries: Record<string, Entry> | undefined;
-
   constructor(
     /** The JSON file, e.g. `<dataDir>/llm-thinking.json`. */
     readonly file: string,
@@ -57,20 +57,26 @@ export class ThinkingMemory {
     this.save(entries);
   }
 
+  /**
+   * The entries as the file holds them now. Read at every use (once per reply, a few hundred bytes):
+   * other processes write it too, and a cache keyed on mtime would miss two writes in one clock tick.
+   */
   private load(): Record<string, Entry> {
-    if (this.entries) return this.entries;
-    this.entries = {};
+    let text: string;
     try {
-      const parsed = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<FileShape>;
-      if (parsed && typeof parsed.models === 'object' && parsed.models !== null) this.entries = parsed.models;
+      text = fs.readFileSync(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        this.logger?.warn(
-          { file: this.file, err: String(err) },
-          'thinking memory unreadable; starting afresh',
-        );
+        this.logger?.warn({ file: this.file, err: String(err) }, 'thinking memory unreadable');
+      return {};
     }
-    return this.entries;
+    try {
+      const parsed = JSON.parse(text) as Partial<FileShape>;
+      if (parsed && typeof parsed.models === 'object' && parsed.models !== null) return parsed.models;
+    } catch (err) {
+      this.logger?.warn({ file: this.file, err: String(err) }, 'thinking memory unreadable; starting afresh');
+    }
+    return {};
   }
 
   private save(entries: Record<string, Entry>): void {

@@ -111,6 +111,18 @@ describe('OpenAiLanguageModel: a late </think>', () => {
     expect(memory.thinks(server.url, 'qwen3')).toBe(false);
   });
 
+  it('is shared through its file by processes that each keep one open', () => {
+    const file = path.join(dir, 'llm-thinking.json');
+    const start = new ThinkingMemory(file);
+    const worker = new ThinkingMemory(file);
+    expect(worker.thinks('http://gpu:8000/v1', 'qwen3')).toBe(false);
+    start.remember('http://gpu:8000/v1', 'qwen3');
+    expect(worker.thinks('http://gpu:8000/v1', 'qwen3')).toBe(true);
+    worker.remember('http://gpu:8000/v1', 'model');
+    expect(start.thinks('http://gpu:8000/v1', 'qwen3')).toBe(true);
+    expect(start.thinks('http://gpu:8000/v1', 'model')).toBe(true);
+  });
+
   it('keys the memory by server without credentials, and survives a corrupt file', () => {
     const file = path.join(dir, 'llm-thinking.json');
     new ThinkingMemory(file).remember('http://user:s3cret@gpu:8000/v1/', 'qwen3');
