@@ -3,6 +3,7 @@
  * connects to over HTTP and WebSocket: what it sends (REST only, no login needed), what it receives and
  * how it maps it, slash commands, rate limits, a dropped gateway connection, and failures to log in.
  */
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,9 @@ import { replyTarget } from '../turn-task.js';
 import type { ChannelAdapter, InboundMessage } from '../types.js';
 import { makeTempDir, spokenVoiceNote } from '../../../test/helpers/speech-fixtures.js';
 import { startFakeDiscordServer, type FakeDiscordServer } from '../../../test/helpers/fake-discord-server.js';
+import { openSqliteQueue } from '../../tasks/sqlite/sqlite-queue.js';
+import { eventually } from '../../tasks/testing/eventually.js';
+import { CHANNEL_INBOUND_KIND, parkInbound, type ParkedInbound } from '../inbound-task.js';
 import { createDiscordAdapter } from './discord-adapter.js';
 
 const IS_VOICE_MESSAGE = 1 << 13;
@@ -290,6 +294,34 @@ describe('receiving', () => {
     const apology = await fake.waitFor(() => fake.sent(fake.dmChannelId(gina))[0]);
     expect(apology.content).toMatch(/couldn't take that message.*send it again/);
     expect(apology.replyTo).toBe(msg.id);
+  });
+
+  it('parks a message it could not accept as a channel.inbound task, to be taken in again', async () => {
+    const dir = await makeTempDir();
+    const queue = await openSqliteQueue({ file: path.join(dir, 'tasks.db') });
+    try {
+      const a = await adapter();
+      await a.start(async () => {
+        throw new Error('database is locked');
+      }, parkInbound(queue));
+      const hana = fake.user('hana');
+      const msg = fake.sendDm(hana, 'keep this one');
+      const parked = await eventually(async () => (await queue.list())[0], 'the parked message');
+      expect(parked).toMatchObject({ kind: CHANNEL_INBOUND_KIND, capability: 'chat' });
+      const payload = parked.payload as ParkedInbound;
+      expect(payload).toMatchObject({
+        channel: 'discord',
+        updateId: msg.id,
+        error: 'Error: database is locked',
+        target: { chatId: fake.dmChannelId(hana), replyToMessageId: msg.id },
+      });
+      // the parked task reads back the message as it came in
+      expect(a.readInbound!(payload.raw)).toMatchObject({ text: 'keep this one', userId: hana.id });
+      // no "send it again": the message is kept
+      expect(fake.sent(fake.dmChannelId(hana))).toEqual([]);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('resumes after the gateway connection drops, receiving what was sent meanwhile', async () => {

@@ -6,12 +6,15 @@
  * gateway, one at a time per chat so that a conversation's messages are enqueued in the order sent.
  *
  * Discord does not redeliver gateway events, so a message is only safe once `onMessage` has made it a
- * durable task; when that fails the user is asked to send it again rather than left without an answer.
+ * durable task. When that fails, the message is parked as a task (inbound-task.ts) that takes it in again
+ * and can be redriven; only when parking fails too (or for a slash command, whose answer cannot wait) is
+ * the user asked to send it again rather than left without an answer.
  */
 import type { Client, ChatInputCommandInteraction, Interaction, Message } from 'discord.js';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { ChannelError } from '../errors.js';
+import type { ParkInbound } from '../inbound-task.js';
 import type {
   Activity,
   ChannelAdapter,
@@ -55,6 +58,7 @@ class DiscordAdapter implements ChannelAdapter {
   private readonly client: Client;
   private readonly sender: DiscordSender;
   private onMessage: ((msg: InboundMessage) => Promise<void>) | undefined;
+  private park: ParkInbound | undefined;
   /** The last delivery per chat: the next one waits for it. */
   private readonly chains = new Map<string, Promise<void>>();
   private started = false;
@@ -108,10 +112,11 @@ class DiscordAdapter implements ChannelAdapter {
     this.sender = new DiscordSender(djs, this.client.rest, this.logger, this.limits.maxDownloadBytes);
   }
 
-  async start(onMessage: (msg: InboundMessage) => Promise<void>): Promise<void> {
+  async start(onMessage: (msg: InboundMessage) => Promise<void>, park?: ParkInbound): Promise<void> {
     if (this.started) throw new Error('the Discord adapter is already started');
     this.started = true;
     this.onMessage = onMessage;
+    this.park = park;
     const { Events } = this.djs;
     const client = this.client;
     client.on(Events.MessageCreate, (m) => this.onDiscordMessage(m));
@@ -192,6 +197,11 @@ class DiscordAdapter implements ChannelAdapter {
     if (msg) this.deliverInOrder(msg);
   }
 
+  /** A parked message is stored as June read it. */
+  readInbound(raw: unknown): InboundMessage | undefined {
+    return raw as InboundMessage;
+  }
+
   private onInteraction(interaction: Interaction): void {
     if (!interaction.isChatInputCommand()) return;
     const msg = interactionToInbound(interaction);
@@ -203,7 +213,7 @@ class DiscordAdapter implements ChannelAdapter {
       replied: false,
     };
     this.sender.interactions.set(msg.messageId, pending);
-    this.deliverInOrder(msg, async () => {
+    this.deliverInOrder(msg, { parkable: false }, async () => {
       try {
         // the gateway stays silent for channels June is not enabled in; Discord still wants an answer
         if (!pending.replied) await this.sender.answerInteraction(pending, NOT_ANSWERED);
@@ -218,12 +228,16 @@ class DiscordAdapter implements ChannelAdapter {
     });
   }
 
-  private deliverInOrder(msg: InboundMessage, after?: () => Promise<void>): void {
+  private deliverInOrder(
+    msg: InboundMessage,
+    options: { parkable: boolean } = { parkable: true },
+    after?: () => Promise<void>,
+  ): void {
     const key = msg.chatId;
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next = previous
       .then(async () => {
-        await this.deliver(msg);
+        await this.deliver(msg, options.parkable);
         await after?.();
       })
       .catch((err: unknown) => this.logger.error({ err: String(err) }, 'Discord message handling failed'));
@@ -233,20 +247,35 @@ class DiscordAdapter implements ChannelAdapter {
     });
   }
 
-  private async deliver(msg: InboundMessage): Promise<void> {
+  private async deliver(msg: InboundMessage, parkable: boolean): Promise<void> {
+    const target = {
+      channel: msg.channel,
+      chatId: msg.chatId,
+      userId: msg.userId,
+      replyToMessageId: msg.messageId,
+    };
     try {
       await this.onMessage!(msg);
     } catch (err) {
-      this.logger.error(
-        { err: String(err), chatId: msg.chatId, messageId: msg.messageId },
-        'message not accepted',
-      );
-      const target = {
-        channel: msg.channel,
-        chatId: msg.chatId,
-        userId: msg.userId,
-        replyToMessageId: msg.messageId,
-      };
+      const where = { err: String(err), chatId: msg.chatId, messageId: msg.messageId };
+      if (parkable && this.park) {
+        try {
+          await this.park({
+            channel: DISCORD_CHANNEL,
+            updateId: msg.messageId,
+            raw: msg,
+            error: String(err),
+            attempts: 1,
+            target,
+          });
+          this.logger.warn(where, 'message not accepted; parked as a task to take it in again');
+          return;
+        } catch (parkErr) {
+          this.logger.error({ ...where, parkErr: String(parkErr) }, 'message not accepted, nor parked');
+        }
+      } else {
+        this.logger.error(where, 'message not accepted');
+      }
       await this.sender.sendText(target, NOT_ACCEPTED).catch(() => undefined);
     }
   }
