@@ -5,6 +5,7 @@
 import { loadConfig } from '../config/load.js';
 import type { JuneConfig } from '../config/schema.js';
 import { createLogger, setLogger, type Logger } from '../observability/logger.js';
+import { setupOtlpTracing } from '../observability/otlp.js';
 import { setupTracing } from '../observability/tracing.js';
 
 export interface CliContext {
@@ -13,6 +14,7 @@ export interface CliContext {
 }
 
 let ctx: CliContext | undefined;
+let tracingInstalled = false;
 
 export function cliContext(
   overrides: Record<string, unknown> = {},
@@ -24,7 +26,11 @@ export function cliContext(
   const level = process.env.JUNE_LOG_LEVEL || options.server ? config.logLevel : 'error';
   const logger = createLogger(level);
   setLogger(logger);
-  if (config.tracing === 'console') setupTracing('console');
+  if (!tracingInstalled && config.tracing !== 'none') {
+    tracingInstalled = true;
+    if (config.tracing === 'console') setupTracing('console');
+    else setupOtlpTracing(process.env, (err) => logger.warn({ err: String(err) }, 'OTLP span export failed'));
+  }
   ctx = { config, logger };
   return ctx;
 }

@@ -246,7 +246,12 @@ export const configSchema = z.object({
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')
     .describe('Log level'),
-  tracing: z.enum(['none', 'console']).default('none').describe('Where OpenTelemetry spans go'),
+  tracing: z
+    .enum(['none', 'console', 'otlp'])
+    .default('none')
+    .describe(
+      'Where OpenTelemetry spans go; otlp = OTLP/HTTP set by the standard OTEL_EXPORTER_OTLP_* variables',
+    ),
 });
 
 export type JuneConfig = z.output<typeof configSchema>;
