@@ -113,6 +113,12 @@ describe.skipIf(!HAVE_COMPOSE)(title, () => {
       });
     }
     expect(worker.environment?.JUNE_HEALTH_URL).toBe('http://127.0.0.1:9464/metrics');
+    expect(june.environment).toMatchObject({
+      OTEL_SERVICE_NAME: 'june',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
+    expect(worker.environment?.OTEL_SERVICE_NAME).toBe('june-worker');
     expect(june.environment?.JUNE_API_TOKENS).toBe('admin:compose-test-token');
     expect(services.redis!.command).toEqual(expect.arrayContaining(['--maxmemory-policy', 'noeviction']));
   });
