@@ -76,7 +76,7 @@ function streamer(): (e: TurnEvent) => void {
 }
 
 /** Terminal codes that move the cursor back to where `text` began and clear from there on. */
-export function eraseSequence(text: string, columns: number): string {
+function eraseSequence(text: string, columns: number): string {
   const rows = text
     .split('\n')
     .reduce((n, line) => n + Math.max(1, Math.ceil([...line].length / columns)), 0);
