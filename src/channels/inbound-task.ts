@@ -103,7 +103,10 @@ export function withParking<U>(
 
 export interface InboundHandlerDeps {
   adapter: (channel: string) => ChannelAdapter | undefined;
-  /** The gateway of this process; undefined in a send-only worker (another worker takes the task). */
+  /**
+   * The gateway of this process; undefined in a runtime without a queue (today's standalone `june worker`),
+   * where the attempt fails and the task is retried, possibly by a worker of `june start`.
+   */
   gateway: () => ChannelGateway | undefined;
 }
 
@@ -140,7 +143,17 @@ export async function runInboundTask(
     if (outcome.kind === 'accepted') return { outcome: 'accepted', taskId: outcome.taskId };
     return { outcome: `${outcome.kind}:${outcome.reason}` };
   } catch (err) {
-    if (ctx.attempt >= ctx.task.maxAttempts && adapter && target) {
+    // the intake is retried whatever failed: a redrive after the fix is the point of parking
+    const failure =
+      err instanceof JuneError && err.retryable
+        ? err
+        : new JuneError(`the intake of a ${channel} update failed: ${String(err)}`, {
+            code: 'inbound_failed',
+            retryable: true,
+            userMessage: INBOUND_DEAD_NOTICE,
+            cause: err,
+          });
+    if (!ctx.willRetry(failure) && adapter && target) {
       await ctx
         .once('deliver:notice', () =>
           sendWithRetry(() => adapter.sendText(target, INBOUND_DEAD_NOTICE), {
@@ -152,14 +165,6 @@ export async function runInboundTask(
           ctx.logger.warn({ err: String(sendErr) }, 'could not tell the user about the parked message'),
         );
     }
-    // the intake is retried whatever failed: a redrive after the fix is the point of parking
-    throw err instanceof JuneError && err.retryable
-      ? err
-      : new JuneError(`the intake of a ${channel} update failed: ${String(err)}`, {
-          code: 'inbound_failed',
-          retryable: true,
-          userMessage: INBOUND_DEAD_NOTICE,
-          cause: err,
-        });
+    throw failure;
   }
 }
