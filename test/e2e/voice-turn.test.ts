@@ -33,7 +33,13 @@ let question: Buffer;
 
 const QUESTION = 'what is the weather like in paris today';
 /** Only reached when the first sentence is not spoken while the LLM streams (the behaviour is broken). */
-const HOLD_DEADLINE_MS = 30_000;
+const HOLD_DEADLINE_MS = 120_000;
+/**
+ * A guard against a hang, not a speed check: each test runs one or two whole voice turns on real engines
+ * (pocketsphinx, espeak-ng, ffmpeg), which take seconds on an idle machine and approach a minute on a
+ * loaded 2-core one.
+ */
+const TURN_TIMEOUT_MS = 300_000;
 
 function makePipeline(
   overrides: Record<string, unknown> = {},
@@ -61,14 +67,14 @@ beforeAll(async () => {
   tts = new EspeakTextToSpeech({ logger });
   question = await spokenVoiceNote(dir, QUESTION);
   await stt.load();
-});
+}, TURN_TIMEOUT_MS);
 
 afterAll(async () => {
   await stt?.close();
   await server?.close();
 });
 
-describe('voice turn on real engines', () => {
+describe('voice turn on real engines', { timeout: TURN_TIMEOUT_MS }, () => {
   it('answers a spoken OGG/Opus voice note with a spoken OGG/Opus voice note', async () => {
     server.reset();
     spans.reset();
