@@ -108,7 +108,7 @@ describe('the Kubernetes manifests as written', () => {
     });
   });
 
-  it('scale each worker on its own queue: new plus in-flight tasks, never retrying or dead ones', () => {
+  it('scale each worker on its own queue: new plus in-flight tasks; retrying ones only keep one pod', () => {
     for (const cap of CAPABILITIES) {
       const so = find(base, 'ScaledObject', `june-worker-${cap}`);
       expect(so.spec.scaleTargetRef.name).toBe(`june-worker-${cap}`);
@@ -123,7 +123,15 @@ describe('the Kubernetes manifests as written', () => {
       const args: string[] = find(base, 'Deployment', `june-worker-${cap}`).spec.template.spec.containers[0]
         .args;
       expect(trigger.metadata.threshold).toBe(args[args.indexOf('--concurrency') + 1]);
-      expect(so.spec.minReplicaCount, cap).toBe(['code', 'eval'].includes(cap) ? 0 : 1);
+      const toZero = ['code', 'eval'].includes(cap);
+      expect(so.spec.minReplicaCount, cap).toBe(toZero ? 0 : 1);
+      // scaled to zero, retrying tasks get one pod (the HPA takes the larger of the triggers), never more
+      expect(so.spec.triggers.length).toBe(toZero ? 2 : 1);
+      if (toZero)
+        expect(so.spec.triggers[1].metadata).toMatchObject({
+          query: `clamp_max(max(june_tasks_retrying{capability="${cap}"}) or vector(0), 1)`,
+          threshold: '1',
+        });
     }
   });
 

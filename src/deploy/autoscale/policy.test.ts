@@ -24,6 +24,16 @@ describe('autoscale decisions', () => {
     });
   });
 
+  it('keeps one worker for retrying tasks in a pool that scales to zero, and never more', () => {
+    const zero = { ...limits, min: 0 };
+    expect(decide(pool(0), load({ retrying: 30 }), zero, NOW)).toMatchObject({ desired: 1, action: 'up' });
+    expect(decide(pool(0), load({ retrying: 30 }), zero, NOW).reason).toBe(
+      '30 retrying: one worker runs them when they are due',
+    );
+    expect(decide(pool(3), load({ retrying: 30 }), zero, NOW)).toMatchObject({ desired: 1, action: 'down' });
+    expect(decide(pool(0), load({ dead: 30 }), zero, NOW)).toMatchObject({ desired: 0, action: 'none' });
+  });
+
   it('keeps the workers that run in-flight tasks, and shrinks to what is needed', () => {
     expect(decide(pool(4), load({ active: 7 }), limits, NOW)).toMatchObject({ desired: 2, action: 'down' });
     expect(decide(pool(4), load({ dead: 9 }), limits, NOW)).toMatchObject({ desired: 1, action: 'down' });

@@ -5,7 +5,8 @@
  * - new (due, waiting) tasks are what asks for more workers; in-flight (active) tasks only keep the
  *   workers that run them: they never cause a scale-up by themselves;
  * - retrying and dead tasks are not work for a new worker (a retry waits out its backoff, a dead task
- *   waits for a person), so they never count;
+ *   waits for a person), so they never add workers; the one exception keeps retries alive: a pool scaled
+ *   to zero gets one worker while it has retrying tasks, or they would never run;
  * - one worker per `perWorker` tasks (the workers' --concurrency), within [min, max];
  * - after a change, the pool waits `upCooldownMs` before growing again and `downCooldownMs` before
  *   shrinking, so one burst does not make it flap.
@@ -73,7 +74,10 @@ export function decide(pool: PoolState, load: QueueLoad, limits: PoolLimits, now
   const needed = Math.ceil((load.new + load.active) / perWorker);
   let desired = clamp(needed);
   let reason: string;
-  if (desired > running && load.new === 0 && running >= limits.min) {
+  if (desired === 0 && load.retrying > 0 && limits.max > 0) {
+    desired = 1;
+    reason = `${load.retrying} retrying: one worker runs them when they are due`;
+  } else if (desired > running && load.new === 0 && running >= limits.min) {
     // only in-flight work above the pool's slots (workers outside this host, say): not a reason to grow
     desired = running;
     reason = `${load.active} in flight and nothing new: no new worker needed`;
