@@ -241,6 +241,20 @@ export const configSchema = z.object({
     .default(65534)
     .describe('Host user id sandboxed commands run as when June runs as root'),
 
+  // ----- coding agent
+  agentMaxSteps: int(1, 1000).default(30).describe('Steps (model replies) a coding run may take'),
+  agentMaxWallMs: int(1000).default(600_000).describe('Wall-clock limit of one coding run'),
+  agentMaxTokens: int(1000)
+    .default(200_000)
+    .describe('Tokens (prompt + completion + reasoning) one coding run may use'),
+  agentCommandTimeoutMs: int(100).default(60_000).describe('Time limit of one command the agent runs'),
+  agentContextTokens: int(1024)
+    .default(16_384)
+    .describe("The model's context size; old observations are elided before a coding run reaches it"),
+  agentProjects: list
+    .default([])
+    .describe('Directories whose projects the coding agent may copy and patch (june code --workspace)'),
+
   // ----- observability
   logLevel: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
