@@ -8,8 +8,9 @@
  * - when June runs as root the sandbox runs as nobody, so process limits hold;
  * - the worker is PID 1 of its namespace: a sample cannot kill it, and when it exits everything goes.
  *
- * The policy mirrors the `Sandbox` bubblewrap backend (src/sandbox); that interface runs one command to
- * completion, while this checker needs one process that stays up and streams jobs, hence its own launch.
+ * The policy is of the same kind as the `Sandbox` bubblewrap backend (src/sandbox), but `Sandbox.exec` runs
+ * one command to completion with stdin given up front and output capped, while this checker needs one
+ * process that stays up and streams jobs and verdicts: hence its own launch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
