@@ -119,7 +119,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('june autoscale on a Docker host', () => {
+describe('june autoscale on a Docker host', { timeout: 180_000 }, () => {
   it('prints its decisions in a dry run and changes nothing', async () => {
     const r = await autoscale('--dry-run', '--limit', 'code=0:3');
     expect(r.stderr).toBe('');

@@ -43,7 +43,7 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe('JUNE_TRACING=otlp', () => {
+describe('JUNE_TRACING=otlp', { timeout: 180_000 }, () => {
   for (const [protocol, contentType, encoding] of [
     ['http/protobuf', 'application/x-protobuf', 'protobuf'],
     ['http/json', 'application/json', 'json'],
