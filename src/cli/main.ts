@@ -9,6 +9,7 @@ import { runCli } from './run.js';
 // ---- command modules (one import + one register line each)
 import * as ask from './commands/ask.js';
 import * as autoscale from './commands/autoscale.js';
+import * as code from './commands/code.js';
 import * as config from './commands/config.js';
 import * as doctor from './commands/doctor.js';
 import * as evalCmd from './commands/eval.js';
@@ -36,6 +37,7 @@ doctor.register(program);
 config.register(program);
 pairing.register(program);
 sandbox.register(program);
+code.register(program);
 tasks.register(program);
 worker.register(program);
 workers.register(program);
