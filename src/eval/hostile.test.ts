@@ -63,11 +63,18 @@ describe.skipIf(!hasSharedData)('hostile samples', () => {
       // the samples beside it are killed too; they are checked again (checker.ts, runJob)
       [
         'kills every process it can see',
-        body('import os, signal\nos.kill(-1, signal.SIGKILL)\nreturn None'),
+        body(
+          'import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept ProcessLookupError:\n    pass  # nobody else running just now\nreturn None',
+        ),
         'fail',
       ],
       ['burns CPU past the limit', body('while True:\n    pass'), 'timeout'],
       ['sleeps past the limit', body('import time\ntime.sleep(60)'), 'timeout'],
+      [
+        "reads the checker server's memory",
+        body('open("/proc/1/mem", "rb")\nreturn False'),
+        'sandbox_violation',
+      ],
       ['fork bomb', body('import os\nwhile True:\n    os.fork()'), 'sandbox_violation'],
       ['memory bomb', body('x = bytearray(64 * 1024 ** 3)'), 'sandbox_violation'],
       // the host's /tmp is not visible: the write lands in the sandbox's own tmpfs, gone after the run

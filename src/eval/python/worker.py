@@ -618,7 +618,9 @@ class Server:
     def serve(self):
         try:
             import ctypes
-            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back here
+            libc = ctypes.CDLL(None)
+            libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back here
+            libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: samples cannot read this server's memory
         except Exception:
             pass
         while self.stdin_open or self.jobs:
