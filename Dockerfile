@@ -1,12 +1,13 @@
 # syntax=docker/dockerfile:1
 #
-# June in one image for every role:
-#   docker run … june start                                  web page, HTTP API, channels, workers
-#   docker run … june worker --capabilities voice --metrics-port 9464
-#   docker run … june eval …
+# June in one image for every role (the entrypoint is the june command):
+#   docker run … IMAGE start                                 web page, HTTP API, channels, workers
+#   docker run … IMAGE worker --capabilities voice --metrics-port 9464
+#   docker run … IMAGE eval …
 # Two stages: the builder has the C toolchain and npm's dev dependencies (TypeScript, native addons,
 # the pocketsphinx helper); the runtime stage gets only what June runs: Node 20, ffmpeg, espeak-ng,
-# pocketsphinx with its US-English model, bubblewrap, and the built app. Compose file: deploy/compose.yaml.
+# pocketsphinx with its US-English model, bubblewrap and python3 (the code sandbox and june eval), and the
+# built app. Compose file: deploy/compose.yaml.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -50,7 +51,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ffmpeg espeak-ng pocketsphinx pocketsphinx-en-us bubblewrap tini ca-certificates \
+      ffmpeg espeak-ng pocketsphinx pocketsphinx-en-us bubblewrap python3 tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 # June runs as an unprivileged user; /data (tasks.db, conversations) and /models (model cache) are

@@ -35,6 +35,8 @@ describe('the Dockerfile', () => {
       expect(setup).toContain(p);
       expect(aptPackages(runtime)).toContain(p);
     }
+    // the code sandbox and june eval run /usr/bin/python3 inside bubblewrap
+    expect(aptPackages(runtime)).toContain('python3');
     expect(aptPackages(runtime)).not.toContain('build-essential');
     const runtimeCopies = runtime!.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
     expect(runtimeCopies.every((a) => a.startsWith('--from=builder'))).toBe(true);
