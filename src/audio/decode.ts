@@ -18,7 +18,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { AudioError, JuneError } from '../util/errors.js';
 import { stageSignal } from '../util/abort.js';
 import { getLogger, type Logger } from '../observability/logger.js';

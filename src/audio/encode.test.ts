@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { AudioError, CancelledError } from '../util/errors.js';
 import { encodeAudio, mimeTypeFor, type EncodeFormat, type EncodeOptions } from './encode.js';
 import { wavToPcm } from './wav.js';

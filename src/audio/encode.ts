@@ -15,7 +15,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { JuneError } from '../util/errors.js';
 import { throwIfAborted } from '../util/abort.js';
 import { getLogger } from '../observability/logger.js';

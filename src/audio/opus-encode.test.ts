@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { CancelledError } from '../util/errors.js';
 import { decodeAudio } from './decode.js';
 import { encodeAudio } from './encode.js';

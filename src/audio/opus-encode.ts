@@ -13,7 +13,7 @@
  * 5 ≈ 110×, 3 ≈ 130×, 1 ≈ 185× real time for 24 kHz speech).
  */
 import { randomInt } from 'node:crypto';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { throwIfAborted } from '../util/abort.js';
 import { loadOpusWasm, OPUS_CTL, OPUS_NATIVE_RATES, OPUS_SIGNAL_VOICE } from './opus-codec.js';
 import { muxOggOpus, OPUS_GRANULE_RATE } from './opus-ogg.js';

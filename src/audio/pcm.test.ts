@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import {
   amplitudeToDb,
   audioDurationSec,

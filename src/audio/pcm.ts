@@ -3,7 +3,7 @@
  * ffmpeg's `f32le` raw format uses.
  */
 import os from 'node:os';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { AudioError } from '../util/errors.js';
 
 /** Rate that June's speech-to-text side works at. */

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { detectSpeech } from './vad.js';
 import { wavToPcm } from './wav.js';
 import {

@@ -20,7 +20,7 @@
  * lasts `minSpeechMs`; so does a burst of low rumble (brown noise is spectrally steep, flatness ≈ 0.07).
  * Speech quieter than 10 dB above a steady background is missed.
  */
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { amplitudeToDb } from './pcm.js';
 import { FlatnessMeter } from './spectrum.js';
 

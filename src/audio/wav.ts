@@ -6,7 +6,7 @@
  * (espeak-ng --stdout) whose RIFF/data sizes are placeholders (0, 0xFFFFFFFF or ~0x7FFFF000) because the
  * writer could not seek back to fill them in.
  */
-import type { PcmAudio } from '../providers/types.js';
+import type { PcmAudio } from './pcm-audio.js';
 import { AudioError } from '../util/errors.js';
 
 const FORMAT_PCM = 1;

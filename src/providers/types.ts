@@ -3,11 +3,9 @@
  * through the same behaviour suite (see `*.behaviour.ts` beside each kind).
  */
 
-/** Mono PCM audio as 32-bit floats in [-1, 1]. */
-export interface PcmAudio {
-  sampleRate: number;
-  samples: Float32Array;
-}
+import type { PcmAudio } from '../audio/pcm-audio.js';
+
+export type { PcmAudio };
 
 // ---------------------------------------------------------------- speech-to-text
 
