@@ -161,19 +161,52 @@ export const CommandAnswer = z.object({
   reply: z.string().describe('The answer to a chat command such as /new or /voice always'),
 });
 
-export const ConversationList = z.object({
-  conversations: z.array(
-    z.object({
-      id: z.string().describe('channel:chat:user'),
-      channel: z.string(),
-      conversation: z.string().describe('The chat id (for the web: the conversation name)'),
-      userId: z.string(),
-      updatedAt: z.number(),
-      messages: z.number().int().describe('Messages since the last reset'),
-    }),
-  ),
+export const ConversationSummary = z.object({
+  id: z.string().describe('channel:chat:user'),
+  channel: z.string(),
+  conversation: z.string().describe('The chat id (for the web: the conversation name)'),
+  userId: z.string(),
+  title: z
+    .string()
+    .describe('Its own title if renamed, else the start of its first message, else "New chat"'),
+  titled: z.boolean().describe('Whether the title was set by renaming'),
+  updatedAt: z.number(),
+  lastMessageAt: z.number().optional().describe('Unix ms of the newest message since the last reset'),
+  messages: z.number().int().describe('Messages since the last reset'),
 });
+export const ConversationList = z.object({ conversations: z.array(ConversationSummary) });
 export const ConversationReset = z.object({ id: z.string(), reset: z.literal(true) });
+export const ConversationDeleted = z.object({ id: z.string(), deleted: z.literal(true) });
+
+/** A title is kept exactly as typed (trimmed), punctuation and all; only control characters are refused. */
+const ConversationTitle = z
+  .string()
+  .trim()
+  .min(1, 'title is empty')
+  .max(200, 'title is longer than 200 characters')
+  .refine(
+    (t) => [...t].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f),
+    'title has control characters (line breaks, tabs)',
+  )
+  .describe('Any text, kept as typed, e.g. "my work notes!"');
+export const ConversationCreate = z.object({ title: ConversationTitle.optional() });
+export const ConversationRename = z.object({ title: ConversationTitle });
+export const ConversationMessagesQuery = z.object({ limit: limit(200) });
+
+export const ConversationTurn = z.object({
+  taskId: z.string().optional().describe('The task that answered (follow or retry it with the task routes)'),
+  at: z.number().describe('Unix ms the turn was stored'),
+  user: z.string().optional().describe('What the user said (the transcript, for a recording)'),
+  reply: z.string().optional().describe("June's answer, as plain text or Markdown"),
+  voice: z.boolean().describe('The user spoke (sent a recording)'),
+  audio: z.string().optional().describe('Link to the voice reply, if there is one'),
+  timings: z.record(z.string(), z.number()).optional().describe('Stage timings in ms (decodeMs, sttMs, …)'),
+});
+export const ConversationMessages = z.object({
+  id: z.string(),
+  title: z.string(),
+  turns: z.array(ConversationTurn).describe('Oldest first, since the last reset'),
+});
 
 export const WorkerList = z.object({
   workers: z.array(

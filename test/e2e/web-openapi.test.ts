@@ -91,7 +91,11 @@ describe('/openapi.json', () => {
         'GET /v1/tasks/events',
         'GET /v1/audio/{id}',
         'GET /v1/conversations',
+        'POST /v1/conversations',
+        'GET /v1/conversations/{id}/messages',
+        'POST /v1/conversations/{id}/rename',
         'POST /v1/conversations/{id}/reset',
+        'POST /v1/conversations/{id}/delete',
         'GET /v1/admin/workers',
         'GET /v1/admin/queue',
         'GET /v1/admin/dead-letters',
@@ -148,6 +152,27 @@ describe('/openapi.json', () => {
     expect((await check('get', '/v1/audio/{id}', { url: `/v1/audio/${voiceTaskId}` })).status).toBe(200);
     expect((await check('get', '/v1/audio/{id}', { url: '/v1/audio/voice-missing' })).status).toBe(404);
     await check('get', '/v1/conversations');
+    const made = await check('post', '/v1/conversations', { body: { title: 'made here' } });
+    expect(made.status).toBe(201);
+    expect(
+      (await check('get', '/v1/conversations/{id}/messages', { url: '/v1/conversations/default/messages' }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await check('post', '/v1/conversations/{id}/rename', {
+          url: '/v1/conversations/default/rename',
+          body: { title: 'my work notes!' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await check('post', '/v1/conversations/{id}/delete', {
+          url: `/v1/conversations/${(made.body as { conversation: string }).conversation}/delete`,
+        })
+      ).status,
+    ).toBe(200);
     expect(
       (await check('post', '/v1/conversations/{id}/reset', { url: '/v1/conversations/default/reset' }))
         .status,

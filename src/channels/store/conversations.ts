@@ -2,6 +2,7 @@
  * Per-(channel, chat, user) conversations: history windowed by tokens for the LLM, `/new` resets it
  * (old messages are kept under an older epoch, not deleted), and the user's language and voice-reply
  * preferences live with it. Appends are idempotent by task id, so a re-run task stores its turn once.
+ * A conversation may carry a title of its own (kept exactly as typed) and can be removed for good.
  */
 import type { ChatMessage } from '../../providers/types.js';
 import type { ChannelDb } from './db.js';
@@ -120,14 +121,62 @@ export class ConversationStore {
     })();
   }
 
-  /** Conversations, most recent first (for the web/API). */
-  list(
-    filter: { channel?: string; limit?: number } = {},
-  ): Array<ConversationRef & { key: string; updatedAt: number; messages: number }> {
+  /** Creates the conversation if it is new (so it is listed before its first message). */
+  ensure(ref: ConversationRef): void {
+    this.row(ref);
+  }
+
+  /** The conversation's own title, kept exactly as given; undefined goes back to the first message. */
+  setTitle(ref: ConversationRef, title: string | undefined): void {
+    this.row(ref);
+    this.db
+      .prepare('UPDATE conversations SET title = ?, updated_at = ? WHERE key = ?')
+      .run(title ?? null, Date.now(), conversationKey(ref));
+  }
+
+  /** Forgets the conversation: its messages of every epoch, its title and its preferences. */
+  remove(ref: ConversationRef): void {
+    const key = conversationKey(ref);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM messages WHERE conv_key = ?').run(key);
+      this.db.prepare('DELETE FROM conversations WHERE key = ?').run(key);
+    })();
+  }
+
+  /** The messages of the current epoch, oldest first (the newest `limit` of them), for showing, not the LLM. */
+  messages(ref: ConversationRef, limit = 200): StoredMessage[] {
+    const { epoch } = this.row(ref);
     const rows = this.db
       .prepare(
-        `SELECT c.key, c.channel, c.chat_id, c.user_id, c.updated_at,
-                (SELECT COUNT(*) FROM messages m WHERE m.conv_key = c.key AND m.epoch = c.epoch) AS n
+        `SELECT id, role, content, task_id, created_at FROM messages WHERE conv_key = ? AND epoch = ?
+         ORDER BY id DESC LIMIT ?`,
+      )
+      .all(conversationKey(ref), epoch, limit) as Array<{
+      id: number;
+      role: ChatMessage['role'];
+      content: string;
+      task_id: string | null;
+      created_at: number;
+    }>;
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      role: r.role,
+      content: r.content,
+      ...(r.task_id ? { taskId: r.task_id } : {}),
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Conversations, most recent first (for the web/API). */
+  list(filter: { channel?: string; limit?: number } = {}): ConversationSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT c.key, c.channel, c.chat_id, c.user_id, c.updated_at, c.title,
+                (SELECT COUNT(*) FROM messages m WHERE m.conv_key = c.key AND m.epoch = c.epoch) AS n,
+                (SELECT MAX(m.created_at) FROM messages m WHERE m.conv_key = c.key AND m.epoch = c.epoch)
+                  AS last_at,
+                (SELECT m.content FROM messages m WHERE m.conv_key = c.key AND m.epoch = c.epoch
+                   AND m.role = 'user' ORDER BY m.id LIMIT 1) AS first_text
          FROM conversations c WHERE (? IS NULL OR c.channel = ?) ORDER BY c.updated_at DESC LIMIT ?`,
       )
       .all(filter.channel ?? null, filter.channel ?? null, filter.limit ?? 100) as Array<{
@@ -136,7 +185,10 @@ export class ConversationStore {
       chat_id: string;
       user_id: string;
       updated_at: number;
+      title: string | null;
       n: number;
+      last_at: number | null;
+      first_text: string | null;
     }>;
     return rows.map((r) => ({
       key: r.key,
@@ -145,6 +197,29 @@ export class ConversationStore {
       userId: r.user_id,
       updatedAt: r.updated_at,
       messages: r.n,
+      ...(r.title !== null ? { title: r.title } : {}),
+      ...(r.last_at !== null ? { lastMessageAt: r.last_at } : {}),
+      ...(r.first_text !== null ? { firstMessage: r.first_text } : {}),
     }));
   }
+}
+
+export interface StoredMessage {
+  id: number;
+  role: ChatMessage['role'];
+  content: string;
+  taskId?: string;
+  createdAt: number;
+}
+
+export interface ConversationSummary extends ConversationRef {
+  key: string;
+  updatedAt: number;
+  /** Messages since the last reset. */
+  messages: number;
+  /** Set by renaming; absent until then. */
+  title?: string;
+  lastMessageAt?: number;
+  /** The first user message since the last reset (what an untitled conversation is called). */
+  firstMessage?: string;
 }

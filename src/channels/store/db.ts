@@ -58,6 +58,8 @@ const MIGRATIONS: string[] = [
      cooldown_since INTEGER,
      PRIMARY KEY (channel, user_id)
    );`,
+  // a conversation's own title (set by renaming it; without one, lists show its first message)
+  `ALTER TABLE conversations ADD COLUMN title TEXT;`,
 ];
 
 export type ChannelDb = DatabaseType.Database;
