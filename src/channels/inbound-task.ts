@@ -104,8 +104,9 @@ export function withParking<U>(
 export interface InboundHandlerDeps {
   adapter: (channel: string) => ChannelAdapter | undefined;
   /**
-   * The gateway of this process; undefined in a runtime without a queue (today's standalone `june worker`),
-   * where the attempt fails and the task is retried, possibly by a worker of `june start`.
+   * The gateway of this process; undefined in a runtime without a queue (a send-only runtime in a test),
+   * where the attempt fails and the task is retried by another worker. `june start` and `june worker`
+   * both give their runtime the queue, so either can take a parked update in.
    */
   gateway: () => ChannelGateway | undefined;
 }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { configuredAdapters, startChannelRuntime } from '../../channels/runtime.js';
 import { createLogger, setLogger } from '../../observability/logger.js';
 import { serveMetrics, taskMetrics } from '../../tasks/metrics.js';
+import { openTaskQueue } from '../../tasks/open-queue.js';
 import { startWorkers } from '../../tasks/runtime.js';
 import { UploadStore } from '../../web/uploads.js';
 import { createWebAdapter } from '../../web/web-adapter.js';
@@ -55,6 +56,10 @@ export function register(program: Command): void {
       const deadlineMs =
         opts.drainTimeout !== undefined ? seconds(opts.drainTimeout) * 1000 : config.drainTimeoutMs;
       const shutdown = shutdownOnSignals({ deadlineMs, logger });
+      // one queue for the workers and the channel runtime: a parked update (channel.inbound) is taken in
+      // again through the runtime's gateway, which needs the queue to enqueue its turn
+      const queue = await openTaskQueue(config, { logger });
+      shutdown.add('queue', () => queue.close());
       // the channel handlers with send-only adapters: a worker on another machine answers Telegram and
       // Discord messages that `june start` received, and web voice messages when it shares the data dir
       const web = createWebAdapter({
@@ -63,6 +68,7 @@ export function register(program: Command): void {
       });
       const runtime = await startChannelRuntime({
         config,
+        queue,
         logger,
         receive: false,
         adapters: [...(await configuredAdapters(config, logger)), web],
@@ -73,6 +79,7 @@ export function register(program: Command): void {
       if (server) shutdown.add('metrics', () => server.close());
       const pool = await startWorkers({
         config,
+        queue,
         logger,
         metrics,
         registry: runtime.handlers,
