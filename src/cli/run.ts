@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AudioError, toJuneError } from '../util/errors.js';
+import { redact } from '../util/redact.js';
 import { CliUsageError } from './usage-error.js';
 
 /**
@@ -20,9 +21,9 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     const e = toJuneError(err);
     // bad audio is the user's own file: say what is wrong with it in their words, not ffmpeg's
     const reason = e instanceof AudioError ? e.userMessage : e.message;
-    process.stderr.write(`june: ${reason.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.stderr.write(`june: ${redact(reason).replace(/\s*\n\s*/g, ' ')}\n`);
     if (process.env.JUNE_LOG_LEVEL === 'debug' && err instanceof Error)
-      process.stderr.write(`${err.stack}\n`);
+      process.stderr.write(`${redact(err.stack ?? '')}\n`);
     process.exitCode = e.code === 'config_invalid' ? 78 : e instanceof CliUsageError ? 2 : 1;
   }
 }

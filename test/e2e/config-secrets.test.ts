@@ -1,5 +1,9 @@
-/** `june config` as a user runs it: secret options and URL passwords are never printed. */
+/**
+ * The CLI as a user runs it: secret options and URL passwords are never printed, by `june config` or in
+ * the one-line reason of a failed command.
+ */
 import { describe, expect, it } from 'vitest';
+import { CHAT_PATH, startFakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { execJune } from '../helpers/june-cli.js';
 import { makeTempDir } from '../helpers/speech-fixtures.js';
 
@@ -32,5 +36,30 @@ describe('june config', () => {
     expect(out.code).toBe(78);
     expect(out.stderr).toMatch(/JUNE_LLM_BASE_URL.*not supported.*JUNE_LLM_API_KEY/);
     expect(out.stderr + out.stdout).not.toContain('url-password-77');
+  });
+
+  it('keeps the API key out of the reason a failed command prints, even when the server echoes it', async () => {
+    const key = 'sk-cli-echo-key-0123456789abcdef';
+    const llm = await startFakeOpenAiServer();
+    // a server (or proxy) that puts the request's headers into its error body
+    llm.route(CHAT_PATH, (req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { message: `bad request; authorization was ${req.headers.authorization}` } }),
+      );
+    });
+    try {
+      const out = await run(['ask', 'hello'], {
+        JUNE_LLM_BASE_URL: llm.url,
+        JUNE_LLM_API_KEY: key,
+        JUNE_LLM_MODEL: 'june-test-model',
+        JUNE_LOG_LEVEL: 'debug',
+      });
+      expect(out.code).not.toBe(0);
+      expect(out.stderr).toMatch(/^june: /m);
+      expect(out.stderr + out.stdout).not.toContain(key);
+    } finally {
+      await llm.close();
+    }
   });
 });
