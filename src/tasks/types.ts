@@ -48,6 +48,11 @@ export interface TaskSpec {
   /** Run first; the parent runs once they have settled. Children cannot have children of their own. */
   children?: TaskSpec[];
   onChildDead?: ChildDeadPolicy;
+  /**
+   * W3C trace context (`traceparent`) of the span that enqueued the task, so the worker's spans join the
+   * trace of the message that caused it, in another process too. A child without its own gets its parent's.
+   */
+  traceparent?: string;
 }
 
 /** An error as recorded on a task: stable code, readable message, and whether a retry could help. */
@@ -93,6 +98,8 @@ export interface Task {
   progress?: ProgressEvent;
   /** Cancellation was asked for while the task was running; it stops at its next heartbeat. */
   cancelRequested?: boolean;
+  /** W3C trace context of the span that enqueued it (see TaskSpec.traceparent). */
+  traceparent?: string;
 }
 
 export type AttemptOutcome = 'running' | 'completed' | 'failed' | 'lost' | 'cancelled' | 'released';

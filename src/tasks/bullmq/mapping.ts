@@ -30,6 +30,8 @@ export interface JobData {
   oc?: ChildDeadPolicy;
   /** 1: cancel requested */
   x?: 1;
+  /** W3C traceparent of the span that enqueued it */
+  t?: string;
 }
 
 /** What the conversation gate holds for a task that is not in BullMQ yet. */
@@ -136,6 +138,7 @@ export function taskFromJob(job: JobView, state: TaskState, capability: string, 
   const progress = job.progress as Task['progress'] | number | undefined;
   if (progress && typeof progress === 'object' && 'stage' in progress) task.progress = progress;
   if (d.x && state === 'active') task.cancelRequested = true;
+  if (d.t !== undefined) task.traceparent = d.t;
   return task;
 }
 
@@ -155,6 +158,7 @@ export function taskFromStored(stored: StoredSpec, maxAttempts: number): Task {
   };
   if (spec.idempotencyKey !== undefined) task.idempotencyKey = spec.idempotencyKey;
   if (spec.conversationKey !== undefined) task.conversationKey = spec.conversationKey;
+  if (spec.traceparent !== undefined) task.traceparent = spec.traceparent;
   return task;
 }
 

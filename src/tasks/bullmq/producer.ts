@@ -108,6 +108,7 @@ export class Producer {
     if (spec.idempotencyKey !== undefined) data.k = spec.idempotencyKey;
     if (gated) data.g = 1;
     if (cancelled) data.x = 1;
+    if (spec.traceparent !== undefined) data.t = spec.traceparent;
     return data;
   }
 
@@ -148,7 +149,11 @@ export class Producer {
       children: spec.children.map((c, i) => ({
         name: c.kind,
         queueName: c.capability,
-        data: this.jobData(c, false, options.cancelled),
+        data: this.jobData(
+          c.traceparent || !spec.traceparent ? c : { ...c, traceparent: spec.traceparent },
+          false,
+          options.cancelled,
+        ),
         opts: { ...this.jobOptions(createdAt, c.delayMs, options.gated), jobId: data.ch![i]!, ...policy },
       })),
     });

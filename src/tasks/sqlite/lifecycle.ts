@@ -42,9 +42,9 @@ export class SqliteLifecycle {
       byId: p('SELECT * FROM tasks WHERE id = ?'),
       insertTask:
         p(`INSERT INTO tasks (id, idempotency_key, kind, capability, payload, conversation_key, order_key,
-          state, run_at, max_attempts, parent_id, on_child_dead, created_at)
+          state, run_at, max_attempts, parent_id, on_child_dead, created_at, traceparent)
         VALUES (@id, @idempotencyKey, @kind, @capability, @payload, @conversationKey, @orderKey,
-          @state, @runAt, @maxAttempts, @parentId, @onChildDead, @createdAt)`),
+          @state, @runAt, @maxAttempts, @parentId, @onChildDead, @createdAt, @traceparent)`),
       insertEvent:
         p(`INSERT INTO events (task_id, capability, type, at, attempt, worker_id, stage, data, error, delay_ms)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -122,7 +122,9 @@ export class SqliteLifecycle {
         const children = spec.children ?? [];
         this.insert(spec, id, children.length ? 'waiting-children' : 'queued', now, spec.conversationKey);
         children.forEach((child, i) => {
-          this.insert(child, childTaskId(id, child.capability, i), 'queued', now, undefined, id);
+          const traced =
+            child.traceparent || !spec.traceparent ? child : { ...child, traceparent: spec.traceparent };
+          this.insert(traced, childTaskId(id, child.capability, i), 'queued', now, undefined, id);
         });
         return { id, created: true };
       })
@@ -151,6 +153,7 @@ export class SqliteLifecycle {
       parentId: parentId ?? null,
       onChildDead: spec.children?.length ? (spec.onChildDead ?? 'fail-parent') : null,
       createdAt: now,
+      traceparent: spec.traceparent ?? null,
     });
     this.event(id, spec.capability, 'queued', now, spec.delayMs ? { delayMs: spec.delayMs } : {});
   }

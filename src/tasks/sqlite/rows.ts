@@ -35,6 +35,7 @@ export interface TaskRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  traceparent: string | null;
 }
 
 export interface AttemptRow {
@@ -88,6 +89,7 @@ export function toTask(row: TaskRow, childIds: string[] = []): Task {
   if (row.worker_id !== null) task.workerId = row.worker_id;
   if (row.progress !== null) task.progress = parse(row.progress) as Task['progress'];
   if (row.cancel_requested) task.cancelRequested = true;
+  if (row.traceparent) task.traceparent = row.traceparent;
   return task;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Database } from 'better-sqlite3';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const ddl = `
 CREATE TABLE IF NOT EXISTS tasks (
@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   on_child_dead TEXT,
   created_at INTEGER NOT NULL,
   started_at INTEGER,
-  finished_at INTEGER
+  finished_at INTEGER,
+  -- the W3C traceparent of the span that enqueued the task: the worker's spans join its trace
+  traceparent TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_runnable ON tasks(capability, seq) WHERE state IN ('queued', 'retrying');
 CREATE INDEX IF NOT EXISTS tasks_order ON tasks(order_key, seq)
@@ -94,6 +96,8 @@ export function applySchema(db: Database): void {
     throw new Error(`task database schema v${version} is newer than this June (v${SCHEMA_VERSION})`);
   if (version < SCHEMA_VERSION) {
     db.transaction(() => {
+      // v1 → v2: a task database made before tasks carried their trace context
+      if (version === 1) db.exec('ALTER TABLE tasks ADD COLUMN traceparent TEXT');
       db.exec(ddl);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();

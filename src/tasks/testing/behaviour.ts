@@ -62,6 +62,48 @@ export function describeTaskQueueBehaviour(name: string, factory: BehaviourFacto
       expect(await q.get('chat-doesnotexist')).toBeUndefined();
     });
 
+    it('keeps the trace context (traceparent) of a task, held by its conversation or a child', async () => {
+      const q = await open();
+      const tp = (n: number) => `00-${String(n).padStart(32, 'a')}-${String(n).padStart(16, 'b')}-01`;
+      const plain = await q.enqueue({ kind: 'echo', capability: 'plain', payload: 1, traceparent: tp(1) });
+      const untraced = await q.enqueue({ kind: 'echo', capability: 'plain', payload: 2 });
+      const first = await q.enqueue({
+        kind: 'echo',
+        capability: 'conv',
+        conversationKey: 'c',
+        traceparent: tp(2),
+      });
+      const held = await q.enqueue({
+        kind: 'echo',
+        capability: 'conv',
+        conversationKey: 'c',
+        traceparent: tp(3),
+      });
+      await q.enqueue({
+        kind: 'echo',
+        capability: 'flow',
+        traceparent: tp(4),
+        children: [{ kind: 'echo', capability: 'kid' }],
+      });
+
+      expect((await q.get(plain))?.task.traceparent).toBe(tp(1));
+      expect((await q.get(held))?.task.traceparent).toBe(tp(3));
+      const p1 = await q.claim(['plain'], 'w1');
+      expect(p1?.task).toMatchObject({ id: plain, traceparent: tp(1) });
+      const p2 = await q.complete(p1!, null, { claimNext: true });
+      expect(p2?.task.id).toBe(untraced);
+      expect(p2?.task.traceparent).toBeUndefined();
+
+      const c1 = await q.claim(['conv'], 'w1');
+      expect(c1?.task).toMatchObject({ id: first, traceparent: tp(2) });
+      await q.complete(c1!, null);
+      const c2 = await claimEventually(q, ['conv'], 'w1');
+      expect(c2.task).toMatchObject({ id: held, traceparent: tp(3) });
+
+      const kid = await q.claim(['kid'], 'w1');
+      expect(kid?.task.traceparent).toBe(tp(4));
+    });
+
     it('claims only the capabilities asked for, oldest first, and records the result once', async () => {
       const q = await open();
       const voice = await q.enqueue({ kind: 'echo', capability: 'voice', payload: 1 });
