@@ -23,7 +23,7 @@ import { agentMetrics, type AgentMetrics } from './metrics.js';
 import { parseCall, runTool, toolDefinitions, type ToolName, type ToolOutcome } from './tools.js';
 import { TrajectoryWriter } from './trajectory.js';
 import type { AgentLimits, AgentProgress, AgentResult, AgentStatus, TokenCounts } from './types.js';
-import { runDiff, snapshot, updateRunInfo, type RunDir } from './workspace.js';
+import { releaseRun, runDiff, snapshot, updateRunInfo, type RunDir } from './workspace.js';
 
 export const SYSTEM_PROMPT = `You are June's coding agent. You work in a workspace directory (your current directory, /workspace) with tools:
 read_file, write_file, edit_file, list_files, search, execute_command (a shell in a sandbox with no network) and finish.
@@ -219,6 +219,7 @@ export async function runAgent(o: AgentRunOptions): Promise<AgentResult> {
   }
   if (status !== 'completed' && answer === '') answer = stopSentence(status, o.limits);
   const diff = await runDiff(o.run).catch(() => '');
+  releaseRun(o.run);
   trajectory.write({ type: 'run_end', status, answer, steps, tokens });
   trajectory.close();
   updateRunInfo(o.run, { status });

@@ -8,7 +8,7 @@
  * back as a patch that `june code apply RUN` applies.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JuneError } from '../util/errors.js';
@@ -120,8 +120,45 @@ export function updateRunInfo(run: RunDir, patch: Partial<RunInfo>): void {
   fs.writeFileSync(file, JSON.stringify({ ...info, ...patch }, null, 2));
 }
 
+const fingerprints = new Map<string, string>();
+
+/**
+ * Sizes, modes and change times of every entry, without reading contents: a cheap test of "did this
+ * step change anything?" that spares the two git processes of a snapshot after a command that only read.
+ */
+export function workspaceFingerprint(workspace: string): string {
+  const hash = createHash('sha1');
+  const stack = [workspace];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names.sort()) {
+      if (SKIP.has(name)) continue;
+      const p = path.join(dir, name);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false, bigint: true });
+      if (!st) continue;
+      hash.update(`${p}\0${st.mode}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}\0${st.ino}\n`);
+      if (st.isDirectory()) stack.push(p);
+    }
+  }
+  return hash.digest('hex');
+}
+
+/** Forgets a finished run's fingerprint. */
+export function releaseRun(run: RunDir): void {
+  fingerprints.delete(run.dir);
+}
+
 /** Commits the workspace as "step N" when it changed (or always, for step 0); returns the commit id. */
 export async function snapshot(run: RunDir, step: number, always = false): Promise<string | undefined> {
+  const print = workspaceFingerprint(run.workspace);
+  if (!always && fingerprints.get(run.dir) === print) return undefined;
+  fingerprints.set(run.dir, print);
   await git(run, ['add', '--all']);
   if (!always) {
     const changed = await git(run, ['diff', '--cached', '--quiet'], [0, 1]);
