@@ -170,6 +170,7 @@ export const ConversationSummary = z.object({
     .string()
     .describe('Its own title if renamed, else the start of its first message, else "New chat"'),
   titled: z.boolean().describe('Whether the title was set by renaming'),
+  mine: z.boolean().describe("A web conversation of the caller's own token (one it can send messages to)"),
   updatedAt: z.number(),
   lastMessageAt: z.number().optional().describe('Unix ms of the newest message since the last reset'),
   messages: z.number().int().describe('Messages since the last reset'),
@@ -219,6 +220,19 @@ export const WorkerList = z.object({
       pid: z.number().int(),
       startedAt: z.number(),
       lastHeartbeatAt: z.number(),
+      circuits: z
+        .array(
+          z.object({
+            provider: z.string(),
+            state: z.enum(['closed', 'open', 'half-open']),
+            since: z.number(),
+            openUntil: z.number().optional(),
+            failures: z.number().int(),
+            capabilities: z.array(z.string()),
+          }),
+        )
+        .optional()
+        .describe('Providers this worker found down, and the capabilities it paused while they are'),
       tasks: z
         .array(z.object({ id: z.string(), kind: z.string().optional(), stage: z.string().optional() }))
         .describe('What the worker is doing now'),

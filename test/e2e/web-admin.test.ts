@@ -50,6 +50,33 @@ describe('auth and admin', () => {
   it('shows workers, queue counts and dead letters, and redrives them', async () => {
     const workers = await getJson('/v1/admin/workers', ADMIN);
     expect(workers.body.workers.map((w: any) => w.id)).toContain(june.pool.id);
+    // a worker on another machine that found the LLM down: its open circuit is shown to admins
+    const now = Date.now();
+    await june.queue.registerWorker({
+      id: 'other-host-worker',
+      capabilities: ['chat'],
+      concurrency: 1,
+      activeTaskIds: [],
+      load: 0,
+      host: 'gpu-box',
+      pid: 4242,
+      startedAt: now,
+      lastHeartbeatAt: now,
+      circuits: [
+        {
+          provider: 'openai-llm',
+          state: 'open',
+          since: now,
+          openUntil: now + 5000,
+          failures: 3,
+          capabilities: ['chat'],
+        },
+      ],
+    });
+    const withCircuit = await getJson('/v1/admin/workers', ADMIN);
+    const other = withCircuit.body.workers.find((w: any) => w.id === 'other-host-worker');
+    expect(other.circuits).toEqual([expect.objectContaining({ provider: 'openai-llm', state: 'open' })]);
+    await june.queue.unregisterWorker('other-host-worker');
     const queue = await getJson('/v1/admin/queue', ADMIN);
     expect(queue.body.backend).toBe('sqlite');
     const chat = queue.body.capabilities.find((c: any) => c.capability === 'chat');

@@ -28,6 +28,7 @@ export function adminRoutes(deps: WebDeps): AnyRoute[] {
               pid: w.pid,
               startedAt: w.startedAt,
               lastHeartbeatAt: w.lastHeartbeatAt,
+              ...(w.circuits?.length ? { circuits: w.circuits } : {}),
               tasks: await Promise.all(
                 w.activeTaskIds.map(async (id) => {
                   const t = (await queue.get(id).catch(() => undefined))?.task;
