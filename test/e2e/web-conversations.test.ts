@@ -40,7 +40,13 @@ describe('conversations', () => {
     const created = await post('/v1/conversations', USER, {});
     expect(created.status).toBe(201);
     const { id, conversation } = created.body;
-    expect(created.body).toMatchObject({ channel: 'web', title: 'New chat', titled: false, messages: 0 });
+    expect(created.body).toMatchObject({
+      channel: 'web',
+      title: 'New chat',
+      titled: false,
+      mine: true,
+      messages: 0,
+    });
     expect(conversation).toMatch(/^c-[A-Za-z0-9_-]+$/);
     expect((await getJson('/v1/conversations', USER)).body.conversations.map((c: any) => c.id)).toContain(id);
 

@@ -40,9 +40,21 @@ async function failure(res) {
   );
 }
 
-/** JSON in (json) or a form (form), JSON out; throws ApiError. */
-export async function api(path, { method = 'GET', json, form, signal } = {}) {
-  const headers = { ...authHeaders() };
+/** The error for a request that never reached June (the network, or the server is down). */
+export const UNREACHABLE = 'unreachable';
+
+async function send(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch (err) {
+    if (init.signal?.aborted) throw err;
+    throw new ApiError(0, UNREACHABLE, "Can't reach June.");
+  }
+}
+
+/** JSON in (json) or a form (form), JSON out; throws ApiError (code UNREACHABLE when offline). */
+export async function api(path, { method = 'GET', json, form, signal, headers: extra } = {}) {
+  const headers = { ...authHeaders(), ...extra };
   let body;
   if (json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -50,22 +62,23 @@ export async function api(path, { method = 'GET', json, form, signal } = {}) {
   } else if (form) {
     body = form;
   }
-  const res = await fetch(path, { method, headers, body, signal });
+  const res = await send(path, { method, headers, body, signal });
   if (!res.ok) throw await failure(res);
   return res.json();
 }
 
 /** Fetches audio with the token and returns a blob: URL an <audio> element can play. */
 export async function audioUrl(path) {
-  const res = await fetch(path, { headers: authHeaders() });
+  const res = await send(path, { headers: authHeaders() });
   if (!res.ok) throw await failure(res);
   return URL.createObjectURL(await res.blob());
 }
 
 /** Reads an event stream, calling onEvent(name, data) per event, until it ends or `signal` aborts. */
-export async function readEvents(path, onEvent, signal) {
-  const res = await fetch(path, { headers: { accept: 'text/event-stream', ...authHeaders() }, signal });
+export async function readEvents(path, onEvent, signal, onOpen = () => {}) {
+  const res = await send(path, { headers: { accept: 'text/event-stream', ...authHeaders() }, signal });
   if (!res.ok) throw await failure(res);
+  onOpen();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -89,18 +102,21 @@ export async function readEvents(path, onEvent, signal) {
 
 /**
  * Follows an event stream, reconnecting after network errors (the server replays what was missed), until
- * `isDone()` says the stream's work is over or `signal` aborts.
+ * `isDone()` says the stream's work is over or `signal` aborts. `onLink(up)` tells whether the stream is
+ * connected: true once it answers, false when it drops.
  */
-export async function follow(path, onEvent, { signal, isDone = () => false } = {}) {
+export async function follow(path, onEvent, { signal, isDone = () => false, onLink = () => {} } = {}) {
   let delay = 500;
   while (!signal?.aborted && !isDone()) {
     try {
-      await readEvents(path, onEvent, signal);
+      await readEvents(path, onEvent, signal, () => onLink(true));
       delay = 500;
       if (isDone()) return;
+      onLink(false);
     } catch (err) {
       if (signal?.aborted) return;
-      if (err instanceof ApiError && err.status < 500) throw err;
+      if (err instanceof ApiError && err.status > 0 && err.status < 500) throw err;
+      onLink(false);
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 8000);

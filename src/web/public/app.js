@@ -95,7 +95,8 @@ async function isAdmin() {
 async function main() {
   setupSettings();
   await ensureAccess();
-  setupChat({ settings });
+  const chat = setupChat({ settings });
+  await chat.start().catch(() => undefined);
   const tasks = setupTasks({ isAdmin });
   setupTabs({ 'tab-tasks': tasks });
   document.body.dataset.ready = 'true';

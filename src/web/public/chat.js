@@ -1,9 +1,13 @@
-/* global FormData, document, localStorage -- browser globals */
+/* global FormData, crypto, document, fetch, setTimeout -- browser globals */
 // The chat view: each message (typed or spoken) is posted to /v1/messages and becomes a turn on screen
-// that follows its task's events: the transcript, the answer sentence by sentence, then the final text,
-// the stage timings and the voice reply.
+// that follows its task's events: the transcript, the answer sentence by sentence (rendered as sanitised
+// Markdown), then the final text, the stage timings and the voice reply. The chosen chat's earlier turns
+// are loaded from the server. A message that cannot reach June is kept (text or recording) and sent again,
+// with the same Idempotency-Key, once June answers again; a failed answer gets a Retry button.
 
-import { api, ApiError, audioUrl, follow } from './api.js';
+import { api, ApiError, audioUrl, follow, UNREACHABLE } from './api.js';
+import { setupConversations } from './conversations.js';
+import { markdownReady, renderMarkdown } from './markdown.js';
 import { extensionFor, holdToTalk } from './recorder.js';
 import { timingsChart } from './timings.js';
 
@@ -15,6 +19,12 @@ const STAGE_LABEL = {
   encode: 'Finishing the voice reply…',
 };
 
+/** What the user reads for an error: its own sentence, never a code. */
+const plainError = (err) =>
+  err?.code === UNREACHABLE
+    ? "Can't reach June. Your message is kept and will be sent when June is back."
+    : err?.userMessage || err?.message || 'Something went wrong. Please try again.';
+
 const el = (tag, className, text) => {
   const e = document.createElement(tag);
   if (className) e.className = className;
@@ -22,65 +32,112 @@ const el = (tag, className, text) => {
   return e;
 };
 
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once June answers /health again. */
+async function backOnline() {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 8000)) {
+    await wait(delay);
+    try {
+      if ((await fetch('/health', { cache: 'no-store' })).ok) return;
+    } catch {
+      // still down
+    }
+  }
+}
+
 export function setupChat({ settings }) {
   const turns = document.getElementById('turns');
   const empty = document.getElementById('chat-empty');
   const form = document.getElementById('composer');
   const input = document.getElementById('message');
-  const conversation = document.getElementById('conversation');
   const micStatus = document.getElementById('mic-status');
-
-  conversation.value = localStorage.getItem('june.conversation') || 'default';
-  conversation.addEventListener('change', () => {
-    conversation.value =
-      conversation.value
-        .trim()
-        .replace(/[^A-Za-z0-9_.-]/g, '-')
-        .slice(0, 64) || 'default';
-    localStorage.setItem('june.conversation', conversation.value);
-  });
+  const announce = document.getElementById('announce');
+  let shown = 0; // bumped on every switch of chat, so late answers of the old one stay off screen
 
   function addTurn(userText) {
     empty.hidden = true;
     const li = el('li', 'turn');
     const user = el('p', 'bubble user', userText);
     const answer = el('div', 'bubble june');
-    const text = el('p', 'answer');
+    const text = el('div', 'answer');
     const status = el('p', 'status', 'Sending…');
     answer.append(text, status);
     li.append(user, answer);
     turns.append(li);
     li.scrollIntoView({ block: 'end', behavior: 'smooth' });
-    return { li, user, answer, text, status };
+    return { li, user, answer, text, status, view: shown };
   }
 
-  function showError(turn, err) {
+  function clearError(turn) {
+    turn.answer.classList.remove('failed');
+    for (const e of turn.answer.querySelectorAll('.error, .retry')) e.remove();
+  }
+
+  function showError(turn, err, retry) {
+    clearError(turn);
     turn.status.textContent = '';
     turn.answer.classList.add('failed');
-    const msg = el('p', 'error');
+    const msg = el('p', 'error', plainError(err));
     msg.setAttribute('role', 'alert');
-    msg.textContent = err.userMessage || err.message;
-    if (err.code) msg.append(el('code', 'code', err.code));
+    if (err?.code) msg.dataset.code = err.code;
     turn.answer.append(msg);
+    if (retry) {
+      const button = el('button', 'retry quiet', 'Retry');
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        clearError(turn);
+        turn.status.textContent = 'Sending…';
+        retry();
+      });
+      turn.answer.append(button);
+    }
+    msg.scrollIntoView({ block: 'end' });
   }
 
-  async function playReply(turn, url) {
+  function audioPlayer(turn) {
     const audio = el('audio', 'reply-audio');
     audio.controls = true;
     audio.preload = 'auto';
+    audio.setAttribute('aria-label', 'Voice reply');
     turn.answer.append(audio);
+    return audio;
+  }
+
+  async function playReply(turn, url) {
+    const audio = audioPlayer(turn);
     try {
       audio.src = await audioUrl(url);
       if (settings.autoplay()) await audio.play().catch(() => undefined);
     } catch (err) {
-      showError(turn, { message: `The voice reply could not be loaded: ${err.message}` });
+      showError(turn, { message: `The voice reply could not be loaded. ${plainError(err)}` });
     }
   }
 
-  async function track(turn, taskId, links) {
+  /** A stored voice reply: fetched only when asked for, so a long history loads no audio. */
+  function laterReply(turn, url) {
+    const button = el('button', 'quiet play-reply', 'Play voice reply');
+    button.type = 'button';
+    button.addEventListener('click', async () => {
+      button.remove();
+      const audio = audioPlayer(turn);
+      try {
+        audio.src = await audioUrl(url);
+        await audio.play().catch(() => undefined);
+      } catch (err) {
+        showError(turn, { message: `The voice reply could not be loaded. ${plainError(err)}` });
+      }
+    });
+    turn.answer.append(button);
+  }
+
+  const showText = (turn, text) => renderMarkdown(turn.text, text);
+
+  async function track(turn, taskId, links, resend) {
     const sentences = [];
     let finished = false;
     const onEvent = (name, data) => {
+      if (turn.view !== shown) return;
       switch (name) {
         case 'state':
           turn.status.textContent = data.state === 'queued' ? 'Waiting for a worker…' : 'Working…';
@@ -97,33 +154,36 @@ export function setupChat({ settings }) {
           break;
         case 'sentence':
           sentences[data.index] = data.text;
-          turn.text.textContent = sentences.filter(Boolean).join(' ');
+          showText(turn, sentences.filter(Boolean).join(' '));
           turn.status.textContent = 'Answering…';
           break;
         case 'retract':
           // what was shown was the model thinking, not its answer
           sentences.length = 0;
-          turn.text.textContent = '';
+          turn.text.replaceChildren();
           turn.status.textContent = 'Thinking…';
           break;
         case 'retrying':
-          turn.status.textContent = `Trying again (${data.error?.code ?? 'error'})…`;
+          turn.status.textContent = 'Something went wrong; trying again…';
           break;
         case 'completed': {
           finished = true;
+          clearError(turn);
           const r = data.result ?? {};
-          turn.text.textContent = r.text ?? turn.text.textContent;
+          showText(turn, r.text ?? sentences.filter(Boolean).join(' '));
           if (r.transcript !== undefined) turn.user.textContent = r.transcript || '(nothing heard)';
           turn.user.classList.remove('pending');
           turn.status.textContent = r.notes?.length ? r.notes.join(' ') : '';
           const chart = r.timings ? timingsChart(r.timings) : undefined;
           if (chart) turn.answer.append(chart);
           if (data.audioUrl) void playReply(turn, data.audioUrl);
+          announce.textContent = turn.text.textContent;
+          void conversations.refresh();
           break;
         }
         case 'dead':
           finished = true;
-          showError(turn, data.error ?? { message: 'That failed.' });
+          showError(turn, data.error ?? {}, resend);
           break;
         case 'cancelled':
           finished = true;
@@ -134,25 +194,59 @@ export function setupChat({ settings }) {
     };
     turn.li.dataset.taskId = taskId;
     try {
-      await follow(links.events, onEvent, { isDone: () => finished });
+      await follow(links.events, onEvent, {
+        isDone: () => finished,
+        onLink: (up) => {
+          if (!up && !finished) turn.status.textContent = "Can't reach June; still waiting for the answer…";
+        },
+      });
     } catch (err) {
-      showError(turn, err);
+      showError(turn, err, resend);
     }
   }
 
+  /**
+   * Sends a message and follows its answer. The request is kept: when June cannot be reached it is sent
+   * again once June is back (the Idempotency-Key makes that the same task if the first one did arrive).
+   */
   async function submit(turn, request) {
-    try {
-      const res = await request();
-      if (res.reply !== undefined) {
-        // a chat command (/new, /voice always, …) answered at once
-        turn.text.textContent = res.reply;
-        turn.status.textContent = '';
-        return;
+    const key = crypto.randomUUID();
+    const attempt = async () => {
+      try {
+        const res = await request({ 'idempotency-key': key });
+        if (res.reply !== undefined) {
+          // a chat command (/new, /voice always, …) answered at once
+          showText(turn, res.reply);
+          turn.status.textContent = '';
+          return;
+        }
+        turn.status.textContent = 'Waiting for a worker…';
+        await track(turn, res.taskId, res.links, () => void submitAgain());
+      } catch (err) {
+        const e = err instanceof ApiError ? err : { message: String(err?.message ?? err) };
+        if (e.code === UNREACHABLE) {
+          turn.li.dataset.offline = 'true';
+          showError(turn, e, () => void attempt());
+          await backOnline();
+          if (!turn.answer.classList.contains('failed')) return; // already retried by hand
+          delete turn.li.dataset.offline;
+          clearError(turn);
+          turn.status.textContent = 'Sending again…';
+          return attempt();
+        }
+        showError(turn, e, () => void attempt());
       }
-      await track(turn, res.taskId, res.links);
-    } catch (err) {
-      showError(turn, err instanceof ApiError ? err : { message: String(err.message ?? err) });
-    }
+    };
+    // a failed answer is a new message: a new task with a new key
+    const submitAgain = () => submit(turn, request);
+    return attempt();
+  }
+
+  function sendText(text) {
+    const turn = addTurn(text);
+    const json = { text, conversation: conversations.current() };
+    if (settings.speakText()) json.speak = true;
+    void submit(turn, (headers) => api('/v1/messages', { method: 'POST', json, headers }));
   }
 
   form.addEventListener('submit', (e) => {
@@ -161,11 +255,10 @@ export function setupChat({ settings }) {
     if (!text) return;
     input.value = '';
     autosize();
-    const turn = addTurn(text);
-    const json = { text, conversation: conversation.value };
-    if (settings.speakText()) json.speak = true;
-    void submit(turn, () => api('/v1/messages', { method: 'POST', json }));
+    sendText(text);
   });
+  for (const b of document.querySelectorAll('#chat-empty .example'))
+    b.addEventListener('click', () => sendText(b.textContent));
 
   // Enter sends, Shift+Enter adds a line
   input.addEventListener('keydown', (e) => {
@@ -189,22 +282,59 @@ export function setupChat({ settings }) {
     onRecorded(blob) {
       const turn = addTurn('Voice message…');
       turn.user.classList.add('pending');
-      const form = new FormData();
-      form.set('audio', blob, `recording.${extensionFor(blob.type)}`);
-      form.set('conversation', conversation.value);
+      const conversation = conversations.current();
       turn.status.textContent = `Uploading ${Math.ceil(blob.size / 1024)} KB…`;
-      void submit(turn, () => api('/v1/messages', { method: 'POST', form }));
+      // the recording stays in memory until June has it, so a failed upload can be sent again
+      void submit(turn, (headers) => {
+        const body = new FormData();
+        body.set('audio', blob, `recording.${extensionFor(blob.type)}`);
+        body.set('conversation', conversation);
+        return api('/v1/messages', { method: 'POST', form: body, headers });
+      });
     },
   });
 
-  document.getElementById('new-conversation').addEventListener('click', async () => {
+  /** Shows a stored turn: the question, the answer as Markdown, the timings, and its voice reply. */
+  function showStored(t) {
+    const turn = addTurn(t.user ?? '');
+    if (t.taskId) turn.li.dataset.taskId = t.taskId;
+    if (t.reply !== undefined) showText(turn, t.reply);
+    turn.status.textContent = '';
+    const chart = t.timings ? timingsChart(t.timings) : undefined;
+    if (chart) turn.answer.append(chart);
+    if (t.audio) laterReply(turn, t.audio);
+  }
+
+  async function loadHistory(name) {
+    const view = ++shown;
+    turns.replaceChildren();
+    empty.hidden = false;
+    let history;
     try {
-      await api(`/v1/conversations/${encodeURIComponent(conversation.value)}/reset`, { method: 'POST' });
-      turns.replaceChildren();
-      empty.hidden = false;
-      empty.textContent = 'New conversation started. June has forgotten the earlier messages.';
+      history = await api(`/v1/conversations/${encodeURIComponent(name)}/messages`);
     } catch (err) {
-      micStatus.textContent = `Could not start a new conversation: ${err.message}`;
+      // a chat with no message yet has nothing to show
+      if (err instanceof ApiError && err.code === 'not_found') turns.dataset.loaded = name;
+      else micStatus.textContent = `The earlier messages could not be loaded. ${plainError(err)}`;
+      return;
     }
+    await markdownReady();
+    if (view !== shown) return;
+    for (const t of history.turns) showStored(t);
+    turns.lastElementChild?.scrollIntoView({ block: 'end' });
+    turns.dataset.loaded = name;
+  }
+
+  const conversations = setupConversations({
+    onSelect: (name) => void loadHistory(name),
+    onError: (err) => (micStatus.textContent = plainError(err)),
   });
+
+  return {
+    /** Loads the list of chats and the chosen chat's history. */
+    async start() {
+      const name = await conversations.start();
+      await loadHistory(name);
+    },
+  };
 }

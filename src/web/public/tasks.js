@@ -143,8 +143,13 @@ export function setupTasks({ isAdmin }) {
       tasks.set(data.task.id, data.task);
       if (['dead', 'redriven', 'active', 'completed'].includes(data.event.type)) void refreshAdmin();
     }
-    live.textContent = '● live';
     render();
+  }
+
+  /** "● live" only while the event stream is connected; "reconnecting" while it is not. */
+  function onLink(up) {
+    live.textContent = up ? '● live' : '○ reconnecting…';
+    live.dataset.state = up ? 'live' : 'down';
   }
 
   return {
@@ -152,8 +157,9 @@ export function setupTasks({ isAdmin }) {
       admin = await isAdmin();
       for (const p of document.querySelectorAll('.admin-only')) p.hidden = !admin;
       controller = new AbortController();
-      void follow('/v1/tasks/events', onEvent, { signal: controller.signal }).catch((err) => {
+      void follow('/v1/tasks/events', onEvent, { signal: controller.signal, onLink }).catch((err) => {
         live.textContent = `(${err.message})`;
+        live.dataset.state = 'down';
       });
       if (admin) {
         void refreshAdmin();

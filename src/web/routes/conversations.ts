@@ -46,7 +46,7 @@ export function titleFromText(text: string | undefined): string | undefined {
   return `${(space > TITLE_CHARS / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-function summaryView(c: StoredSummary): z.output<typeof ConversationSummary> {
+function summaryView(c: StoredSummary, caller: Caller): z.output<typeof ConversationSummary> {
   return {
     id: c.key,
     channel: c.channel,
@@ -54,6 +54,7 @@ function summaryView(c: StoredSummary): z.output<typeof ConversationSummary> {
     userId: c.userId,
     title: c.title ?? titleFromText(c.firstMessage) ?? UNTITLED,
     titled: c.title !== undefined,
+    mine: c.channel === WEB_CHANNEL && c.userId === caller.userId,
     updatedAt: c.updatedAt,
     ...(c.lastMessageAt !== undefined ? { lastMessageAt: c.lastMessageAt } : {}),
     messages: c.messages,
@@ -124,7 +125,11 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
       description: 'Each with its title and the time of its last message.',
       responses: { 200: { description: 'The conversations', schema: ConversationList } },
       async handler({ caller }) {
-        return { conversations: visible(caller).slice(0, 500).map(summaryView) };
+        return {
+          conversations: visible(caller)
+            .slice(0, 500)
+            .map((c) => summaryView(c, caller)),
+        };
       },
     }),
     defineRoute({
@@ -151,7 +156,7 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
         if (body.title !== undefined) store.setTitle(ref, body.title);
         const created = find(caller, conversationKey(ref));
         deps.logger.info({ conversation: created.key }, 'conversation created');
-        return reply.status(201).send(summaryView(created));
+        return reply.status(201).send(summaryView(created, caller));
       },
     }),
     defineRoute({
@@ -172,7 +177,7 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
       async handler({ params, query, caller }) {
         const c = find(caller, params.id);
         const turns = await turnsOf(caller, store.messages(refOf(c), query.limit));
-        return { id: c.key, title: summaryView(c).title, turns };
+        return { id: c.key, title: summaryView(c, caller).title, turns };
       },
     }),
     defineRoute({
@@ -192,7 +197,7 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
       async handler({ params, body, caller }) {
         const c = find(caller, params.id);
         store.setTitle(refOf(c), body.title);
-        return summaryView(find(caller, c.key));
+        return summaryView(find(caller, c.key), caller);
       },
     }),
     defineRoute({
