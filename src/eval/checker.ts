@@ -104,8 +104,10 @@ export async function checkSamples(
           entry: problem.entryPoint,
           record: plus.record,
           ...(plus.mbppNumber !== undefined ? { mbpp: plus.mbppNumber } : {}),
-          wallS: 120,
-          limits: { cpuSeconds: 120, ...limits },
+          // the ground truth is the dataset's own code: generous limits (one MBPP+ task needs ~30 CPU-s,
+          // and minutes of wall time on a loaded machine)
+          wallS: 900,
+          limits: { cpuSeconds: 600, ...limits },
         }),
       ).then((r) => {
         gtStats.tasks++;
