@@ -47,6 +47,8 @@ export interface ContainedLimits {
 const TIME_BIN = '/usr/bin/time';
 const SETPRIV_BIN = '/usr/bin/setpriv';
 const WATCH_INTERVAL_MS = 200;
+/** How long the output pipes may stay open after the command has exited. */
+const DRAIN_MS = 2000;
 /** Signals the kernel sends for a broken limit, by number: SIGKILL, SIGXCPU, SIGXFSZ. */
 const LIMIT_SIGNALS: Record<number, KilledBy> = { 24: 'cpu', 25: 'file_size' };
 
@@ -113,7 +115,18 @@ export function runContained(plan: ContainedPlan, limits: ContainedLimits): Prom
     child.stderr!.on('data', (c: Buffer) => stderr.push(c));
     child.stdin!.on('error', () => undefined); // the command did not read its input: not our failure
     child.stdin!.end(limits.stdin ?? '');
+    // A process that left the group (setsid, only possible where no pid namespace or cgroup holds it) may
+    // keep the pipes open: once the command itself has exited, wait a moment for its output, then stop.
+    let drain: NodeJS.Timeout | undefined;
+    child.on('exit', () => {
+      drain = setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, DRAIN_MS);
+      drain.unref();
+    });
     child.on('close', (code, signal) => {
+      clearTimeout(drain);
       if (settled) return;
       settled = true;
       cleanup();

@@ -123,6 +123,16 @@ export function describeSandboxBehaviour(
       await expectNothingLeft(mark);
     });
 
+    it('returns when the command exits even if a daemonised child keeps its output open', async () => {
+      const r = await sh("setsid sh -c 'sleep 1000' & echo started", { timeoutMs: 600_000 });
+      expect(r.exitCode).toBe(0);
+      expect(r.timedOut).toBe(false);
+      expect(r.stdout).toContain('started');
+      // An isolating backend took the daemon down with the run; `none` cannot (documented): clean up here.
+      if (options.isolates) await expectNothingLeft(mark);
+      for (const pid of processesMarked(mark)) process.kill(pid, 'SIGKILL');
+    });
+
     it('holds a fork bomb', async () => {
       const r = await sh('bomb() { bomb | bomb & }; bomb; wait', { timeoutMs: 5000 });
       // Either fork failed (the process limit held) or the timeout ended it; the host stayed usable.
