@@ -5,6 +5,7 @@
  * a crash does not send parts that already went out.
  */
 import type { Logger } from '../observability/logger.js';
+import { withSpan } from '../observability/tracing.js';
 import { sleep } from '../util/abort.js';
 import { JuneError } from '../util/errors.js';
 import { RateLimitedError } from './errors.js';
@@ -49,11 +50,22 @@ export async function sendWithRetry<T>(fn: () => Promise<T>, opts: DeliveryOptio
   }
 }
 
-export async function deliverReply(
+/** Sends the reply inside a `channel.deliver` span (a child of the task's run, in the message's trace). */
+export function deliverReply(
   adapter: ChannelAdapter,
   target: ReplyTarget,
   reply: Reply,
   opts: DeliveryOptions = {},
+): Promise<void> {
+  const attributes = { 'june.channel': adapter.name, 'june.reply_voice': reply.voice !== undefined };
+  return withSpan('channel.deliver', attributes, () => deliverParts(adapter, target, reply, opts));
+}
+
+async function deliverParts(
+  adapter: ChannelAdapter,
+  target: ReplyTarget,
+  reply: Reply,
+  opts: DeliveryOptions,
 ): Promise<void> {
   const once = opts.once ?? (<T>(_s: string, fn: () => Promise<T>) => fn());
   const text = reply.text.trim();

@@ -13,6 +13,8 @@
  *   acknowledges the update to the platform, so nothing accepted is ever lost.
  */
 import type { Logger } from '../observability/logger.js';
+import { currentTraceparent } from '../observability/trace-context.js';
+import { withSpan } from '../observability/tracing.js';
 import type { TaskQueue } from '../tasks/types.js';
 import { findCommand, parseCommand } from './commands.js';
 import { sendWithRetry } from './delivery.js';
@@ -159,12 +161,20 @@ export class ChannelGateway {
     this.counted.add(messageKey);
     if (this.counted.size > MAX_COUNTED) this.counted.delete(this.counted.values().next().value!);
     const payload: ChannelTurnPayload = { message: msg, ...(audio ? { attachment: audio } : {}) };
-    const taskId = await this.deps.queue.enqueue({
-      kind: audio ? CHANNEL_VOICE_KIND : CHANNEL_TEXT_KIND,
-      capability: audio ? 'voice' : 'chat',
-      payload,
-      conversationKey: conversationKey(ref),
-      idempotencyKey: messageKey,
+    const capability = audio ? 'voice' : 'chat';
+    // the task carries the trace context: the worker that runs it (in another process too) joins the trace
+    const taskId = await withSpan('task.enqueue', { 'task.capability': capability }, async (span) => {
+      const traceparent = currentTraceparent();
+      const id = await this.deps.queue.enqueue({
+        kind: audio ? CHANNEL_VOICE_KIND : CHANNEL_TEXT_KIND,
+        capability,
+        payload,
+        conversationKey: conversationKey(ref),
+        idempotencyKey: messageKey,
+        ...(traceparent ? { traceparent } : {}),
+      });
+      span.setAttribute('task.id', id);
+      return id;
     });
     this.counted.delete(messageKey);
     log.info({ taskId, audio: Boolean(audio) }, 'message accepted');

@@ -1,11 +1,13 @@
 /**
  * Structured logging (pino). Secrets are redacted by path so a config object or request header
  * logged by mistake never prints a key, and every line is scrubbed of credentials (src/util/redact.ts)
- * so an error message that quotes one does not print it either.
+ * so an error message that quotes one does not print it either. While a span is active, each line carries
+ * its `trace_id` and `span_id`, so the logs of one message can be found from its trace and back.
  */
 import { pino, type Logger } from 'pino';
 import { secretKeys } from '../config/schema.js';
 import { redact, REDACTED } from '../util/redact.js';
+import { activeTraceIds } from './trace-context.js';
 
 export type { Logger };
 
@@ -31,6 +33,8 @@ export function createLogger(
     {
       level,
       base: { app: 'june' },
+      // the line joins the trace of the message being handled (empty when nothing is traced)
+      mixin: activeTraceIds,
       redact: { paths: redactPaths, censor: REDACTED },
       // the whole line, scrubbed: an error message quoting a server's answer or a URL may hold a key
       hooks: { streamWrite: redact },

@@ -22,6 +22,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../util/errors.js';
+import { installTraceContext } from './trace-context.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -102,6 +103,7 @@ export function setupOtlpTracing(
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new BasicTracerProvider({ resource, spanProcessors: [new DeferredProcessor(ready)] });
   trace.setGlobalTracerProvider(provider);
+  installTraceContext();
   let stopped = false;
   const shutdown = async () => {
     if (stopped) return;

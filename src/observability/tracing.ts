@@ -1,9 +1,18 @@
 /**
  * OpenTelemetry tracing. June creates spans through @opentelemetry/api; the SDK provider is installed by
  * `setupTracing` (console exporter, or an in-memory exporter for tests). Without it the API is a no-op and
- * costs nothing. Parent spans are passed explicitly (no async context manager needed).
+ * costs nothing. A parent span can be passed explicitly; without one, the active span is the parent
+ * (trace-context.ts installs the async context manager that keeps it along a message's path).
  */
-import { context, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import {
   BasicTracerProvider,
   ConsoleSpanExporter,
@@ -11,6 +20,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { toJuneError } from '../util/errors.js';
+import { installTraceContext } from './trace-context.js';
 
 export const TRACER_NAME = 'june';
 
@@ -21,6 +31,7 @@ export function setupTracing(exporter: SpanExporter | 'console'): BasicTracerPro
   const exp = exporter === 'console' ? new ConsoleSpanExporter() : exporter;
   provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exp)] });
   trace.setGlobalTracerProvider(provider);
+  installTraceContext();
   return provider;
 }
 
@@ -52,6 +63,32 @@ export async function inSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * Runs `fn` inside a new span that is the active one while it runs, so spans started inside (with no
+ * explicit parent) are its children. Its parent is the active span, or `parent` (a context read from a
+ * task's traceparent). Records errors and always ends the span.
+ */
+export function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
+  const span = getTracer().startSpan(name, { attributes }, parent);
+  return context.with(trace.setSpan(parent, span), async () => {
+    try {
+      const result = await fn(span);
+      span.setStatus({ code: SpanStatusCode.OK });
+      return result;
+    } catch (err) {
+      recordSpanError(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 export function recordSpanError(span: Span, err: unknown): void {

@@ -8,6 +8,8 @@
  * signal, the child logger and the handler's stop hook are only made when something needs them.
  */
 import type { Logger } from '../observability/logger.js';
+import { contextFromTraceparent } from '../observability/trace-context.js';
+import { getTracer, withSpan } from '../observability/tracing.js';
 import { CancelledError, isRetryable, JuneError, outageOf } from '../util/errors.js';
 import type { CircuitBreakers } from './circuit.js';
 import { LeaseLostError } from './errors.js';
@@ -174,13 +176,42 @@ class Attempt implements RunningTask, HandlerContext {
     });
   }
 
+  /**
+   * The handler inside a `task.run` span in the trace of the span that enqueued the task (its
+   * traceparent), after a `task.wait` span for the time the task waited in the queue before its first
+   * attempt. Spans the handler starts (voice.turn, channel.deliver…) are children of task.run.
+   */
+  private traced(): Promise<unknown> {
+    const { task } = this;
+    const parent = contextFromTraceparent(task.traceparent);
+    const attributes = {
+      'task.id': task.id,
+      'task.kind': task.kind,
+      'task.capability': task.capability,
+      'task.attempt': this.attempt,
+      'june.worker_id': this.workerId,
+    };
+    // an untraced task (enqueued with no span active) gets its wait as task.run's task.wait_ms only
+    if (this.attempt === 1 && task.traceparent) {
+      getTracer()
+        .startSpan('task.wait', { startTime: task.createdAt, attributes }, parent)
+        .end(Math.max(task.createdAt, this.since));
+    }
+    return withSpan(
+      'task.run',
+      { ...attributes, 'task.wait_ms': Math.max(0, this.since - task.createdAt) },
+      () => this.runHandler(),
+      parent,
+    );
+  }
+
   async run(): Promise<Lease | 'drained' | undefined> {
     const { env, lease, task } = this;
     const { queue } = env;
     env.running.set(task.id, this);
     env.metrics?.observeStart(task, lease.attempt, this.since);
     try {
-      const result = await this.runHandler();
+      const result = await this.traced();
       env.circuits?.succeeded(task.capability);
       const claimNext = !env.stopping() && !env.circuits?.paused(task.capability);
       const next = await queue.complete(lease, result, { claimNext });

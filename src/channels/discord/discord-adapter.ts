@@ -13,6 +13,7 @@
 import type { Client, ChatInputCommandInteraction, Interaction, Message } from 'discord.js';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
+import { withSpan } from '../../observability/tracing.js';
 import { ChannelError } from '../errors.js';
 import type { ParkInbound } from '../inbound-task.js';
 import type {
@@ -255,7 +256,8 @@ class DiscordAdapter implements ChannelAdapter {
       replyToMessageId: msg.messageId,
     };
     try {
-      await this.onMessage!(msg);
+      // one span per message: the root of its trace
+      await withSpan('discord.message', { 'discord.message_id': msg.messageId }, () => this.onMessage!(msg));
     } catch (err) {
       const where = { err: String(err), chatId: msg.chatId, messageId: msg.messageId };
       if (parkable && this.park) {

@@ -12,6 +12,7 @@
 import type { Update } from 'grammy/types';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
+import { withSpan } from '../../observability/tracing.js';
 import { sleep } from '../../util/abort.js';
 import { COMMANDS } from '../commands.js';
 import { ChannelError } from '../errors.js';
@@ -180,10 +181,12 @@ export class TelegramAdapter implements ChannelAdapter {
     const bot = this.bot;
     // a message June cannot read fails like any other intake failure: retried, then parked, never dropped
     const handle = withParking(
-      async (update: Update) => {
-        const msg = this.readInbound({ update, bot } satisfies ParkedUpdate);
-        if (msg) await receive.onMessage(msg);
-      },
+      // one span per update: the root of the trace of the message it holds
+      (update: Update) =>
+        withSpan('telegram.update', { 'telegram.update_id': update.update_id }, async () => {
+          const msg = this.readInbound({ update, bot } satisfies ParkedUpdate);
+          if (msg) await receive.onMessage(msg);
+        }),
       {
         channel: TELEGRAM,
         maxAttempts: this.config.inboundMaxAttempts,

@@ -7,7 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ChannelTurnPayload } from '../../channels/turn-task.js';
 import type { InboundMessage } from '../../channels/types.js';
-import { defineRoute, parseInput, type AnyRoute } from '../api-route.js';
+import { contextFromTraceparent } from '../../observability/trace-context.js';
+import { withSpan } from '../../observability/tracing.js';
+import { defineRoute, parseInput, type AnyRoute, type RouteInput } from '../api-route.js';
 import type { Caller } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError, formatBytes } from '../errors.js';
@@ -21,6 +23,8 @@ interface MessageInput {
   conversation: string;
   speak?: boolean;
 }
+
+type PostArgs = RouteInput<undefined, undefined, undefined>;
 
 /** Room for the multipart framing and small fields around the audio file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
@@ -183,31 +187,39 @@ export function messageRoutes(deps: WebDeps): AnyRoute[] {
         415: { description: 'unsupported_media_type: neither JSON nor multipart' },
         429: { description: 'rate_limited' },
       },
-      async handler({ caller, req, reply }) {
-        const declared = Number(req.headers['content-length'] ?? 0);
-        if (declared > maxBytes + MULTIPART_OVERHEAD)
-          throw new ApiError(
-            'payload_too_large',
-            `The request body is too large (the limit is ${formatBytes(maxBytes)} of audio).`,
-          );
-        const messageId = messageIdFor(caller, req);
-        let input: MessageInput;
-        if (req.isMultipart()) {
-          input = await readMultipart(req, maxBytes);
-        } else {
-          if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
-            throw new ApiError('unsupported_media_type', 'Send application/json or multipart/form-data.');
-          const body = parseInput(MessageJson, req.body, 'body');
-          input = {
-            text: body.text,
-            conversation: body.conversation ?? 'default',
-            ...(body.speak !== undefined ? { speak: body.speak } : {}),
-          };
-        }
-        const out = await accept(caller, messageId, input);
-        if (out.kind === 'reply') return reply.status(200).send({ reply: out.reply });
-        return reply.status(202).send({ taskId: out.taskId, links: taskLinks(out.taskId, false) });
+      handler: (args) => {
+        // one span per message, the root of its trace, or a child of the client's (a traceparent header)
+        const header = args.req.headers.traceparent;
+        const parent = typeof header === 'string' ? contextFromTraceparent(header) : undefined;
+        const attributes = { 'http.request.method': 'POST', 'http.route': '/v1/messages' };
+        return withSpan('http.request', attributes, () => post(args), parent);
       },
     }),
   ];
+
+  async function post({ caller, req, reply }: PostArgs) {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes + MULTIPART_OVERHEAD)
+      throw new ApiError(
+        'payload_too_large',
+        `The request body is too large (the limit is ${formatBytes(maxBytes)} of audio).`,
+      );
+    const messageId = messageIdFor(caller, req);
+    let input: MessageInput;
+    if (req.isMultipart()) {
+      input = await readMultipart(req, maxBytes);
+    } else {
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+        throw new ApiError('unsupported_media_type', 'Send application/json or multipart/form-data.');
+      const body = parseInput(MessageJson, req.body, 'body');
+      input = {
+        text: body.text,
+        conversation: body.conversation ?? 'default',
+        ...(body.speak !== undefined ? { speak: body.speak } : {}),
+      };
+    }
+    const out = await accept(caller, messageId, input);
+    if (out.kind === 'reply') return reply.status(200).send({ reply: out.reply });
+    return reply.status(202).send({ taskId: out.taskId, links: taskLinks(out.taskId, false) });
+  }
 }
