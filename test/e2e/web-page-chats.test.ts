@@ -1,0 +1,250 @@
+/**
+ * The web page's chats in a real Chromium (Debian's /usr/bin/chromium, driven by playwright-core) against a
+ * real June with the fake OpenAI-compatible server as the LLM: the history after a reload, new chats named
+ * by their first message, renaming kept as typed, deleting; answers rendered as Markdown with a script
+ * injection attempt that must stay inert; a failed answer retried; June unreachable and back (the browser's
+ * own network refused, the server untouched); and axe-core finding no serious accessibility violation.
+ * Screenshots at desktop and phone widths go to test-results/screenshots/.
+ */
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scenarios, streamOf } from '../helpers/fake-openai-scenarios.js';
+import { startJune, waitForTask, type RunningJune } from './web-harness.js';
+
+const TOKEN = 'chats-page-token-aaaaaaaaaaaa';
+const SHOTS = path.resolve('test-results/screenshots');
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+let june: RunningJune;
+let browser: Browser;
+
+beforeAll(async () => {
+  june = await startJune({ apiTokens: [TOKEN] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await june?.stop();
+});
+
+async function newPage(
+  viewport: { width: number; height: number },
+  colorScheme: 'light' | 'dark' = 'light',
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport,
+    colorScheme,
+    deviceScaleFactor: viewport.width < 600 ? 2 : 1,
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: june.base });
+  await context.addInitScript({ content: `localStorage.setItem('june.token', ${JSON.stringify(TOKEN)})` });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err));
+  await page.goto(`${june.base}/`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  return page;
+}
+
+async function shot(page: Page, name: string) {
+  await fs.mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+const lastTurn = (page: Page) => {
+  const turn = page.locator('#turns > li').last();
+  return { turn, user: turn.locator('.bubble.user'), answer: turn.locator('.answer') };
+};
+
+async function say(page: Page, text: string) {
+  await page.locator('#message').fill(text);
+  await page.locator('#message').press('Enter');
+}
+
+const chosenTitle = (page: Page) => page.locator('#conversation option:checked').textContent();
+
+describe('web page chats', () => {
+  it('keeps the history across a reload, names, renames and deletes chats', async () => {
+    const page = await newPage(DESKTOP);
+    await say(page, 'remember that my cat is called Miso');
+    await expect.poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 }).toMatch(/Miso/);
+    await expect.poll(() => chosenTitle(page)).toBe('remember that my cat is called Miso');
+
+    await page.reload();
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.locator('#turns[data-loaded]').waitFor();
+    expect(await page.locator('#turns > li').count()).toBe(1);
+    expect(await lastTurn(page).user.textContent()).toBe('remember that my cat is called Miso');
+    expect(await lastTurn(page).answer.textContent()).toMatch(/^You said: remember that my cat/);
+    expect(await lastTurn(page).turn.locator('.timings dt').allTextContents()).toEqual(['LLM']);
+    const first = await page.locator('#conversation').inputValue();
+
+    // a new chat starts empty, on the server too, and is named by its first message
+    await page.locator('#new-conversation').click();
+    await expect.poll(() => page.locator('#conversation').inputValue()).not.toBe(first);
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
+    expect(await page.locator('#chat-empty').isVisible()).toBe(true);
+    await say(page, 'plan a picnic');
+    await expect.poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 }).toMatch(/picnic/);
+    await expect.poll(() => chosenTitle(page)).toBe('plan a picnic');
+    const sent = june.llm
+      .chatRequests()
+      .at(-1)!
+      .body!.messages!.map((m) => m.content);
+    expect(sent.join(' ')).not.toContain('Miso');
+
+    // renamed exactly as typed
+    await page.locator('#rename-conversation').click();
+    await page.locator('#rename-input').fill('my work notes!');
+    await page.locator('#rename-dialog button[value=save]').click();
+    await expect.poll(() => chosenTitle(page)).toBe('my work notes!');
+    await page.reload();
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(await chosenTitle(page)).toBe('my work notes!');
+    await shot(page, 'chats-desktop');
+
+    // the first chat is still there; choosing it shows its history
+    await page.locator('#conversation').selectOption(first);
+    await expect.poll(() => lastTurn(page).user.textContent()).toBe('remember that my cat is called Miso');
+
+    // deleting asks first, then the chat is gone from the page and the server
+    await page.locator('#conversation').selectOption({ label: 'my work notes!' });
+    await page.locator('#delete-conversation').click();
+    await expect.poll(() => page.locator('#delete-name').textContent()).toBe('my work notes!');
+    await page.locator('#delete-dialog button[value=delete]').click();
+    await expect
+      .poll(() => page.locator('#conversation option').allTextContents())
+      .not.toContain('my work notes!');
+    const listed = (await (
+      await fetch(`${june.base}/v1/conversations`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as { conversations: Array<{ title: string }> };
+    expect(listed.conversations.map((c) => c.title)).not.toContain('my work notes!');
+  }, 120_000);
+
+  it('renders Markdown safely on a phone, with a working copy button', async () => {
+    const page = await newPage(PHONE);
+    await page.locator('#new-conversation').click();
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
+    june.llm.enqueue(
+      streamOf(
+        [
+          'Here is **the plan**:\n\n- first\n- second\n\n',
+          '```sh\necho "hi <b>there</b>"\n```\n\n',
+          'See [the docs](https://example.org/docs) or [this](javascript:window.__pwned=1). ',
+          '<script>window.__pwned=2</script><img src=x onerror="window.__pwned=3">',
+          '<a href="#" onclick="window.__pwned=4">click</a> <iframe src="/"></iframe>',
+        ].map((content) => ({ content })),
+      ),
+    );
+    await say(page, 'show me some markdown');
+    const answer = lastTurn(page).answer;
+    await expect.poll(() => answer.locator('strong').textContent(), { timeout: 20_000 }).toBe('the plan');
+    await expect.poll(() => answer.locator('li').allTextContents()).toEqual(['first', 'second']);
+    expect(await answer.locator('pre code').textContent()).toBe('echo "hi <b>there</b>"\n');
+    const docs = answer.locator('a', { hasText: 'the docs' });
+    expect(await docs.getAttribute('href')).toBe('https://example.org/docs');
+    expect(await docs.getAttribute('rel')).toBe('noopener noreferrer');
+    // nothing the model wrote runs or loads
+    expect(await answer.locator('script, img, iframe, [onclick], [onerror]').count()).toBe(0);
+    expect(await answer.locator('a[href^="javascript:"]').count()).toBe(0);
+    await answer.locator('a', { hasText: 'click' }).click();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+
+    await answer.locator('.copy').click();
+    await expect.poll(() => answer.locator('.copy').textContent()).toBe('Copied');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe('echo "hi <b>there</b>"\n');
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      PHONE.width,
+    );
+    await shot(page, 'markdown-phone');
+  }, 60_000);
+
+  it('says plainly what failed, and Retry sends the message again', async () => {
+    const page = await newPage(DESKTOP);
+    await page.locator('#new-conversation').click();
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
+    june.llm.enqueue(scenarios.contextLengthError());
+    await say(page, 'this one fails first');
+    const error = lastTurn(page).turn.locator('.error');
+    await expect.poll(() => error.textContent(), { timeout: 20_000 }).toMatch(/too long/);
+    expect(await error.textContent()).not.toMatch(/llm_|_/);
+    await lastTurn(page).turn.getByRole('button', { name: 'Retry' }).click();
+    await expect
+      .poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 })
+      .toMatch(/^You said: this one fails first/);
+    expect(await error.count()).toBe(0);
+    expect(await page.locator('#turns > li').count()).toBe(1);
+  }, 60_000);
+
+  it("keeps a message while June can't be reached and sends it when June is back", async () => {
+    const page = await newPage(DESKTOP);
+    await page.locator('#new-conversation').click();
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
+    // the browser cannot reach the server: its requests are refused before they leave
+    const refuse = (route: { abort(code: string): Promise<void> }) => route.abort('connectionrefused');
+    await page.route('**/v1/messages', refuse);
+    await page.route('**/health', refuse);
+    await say(page, 'are you there');
+    const error = lastTurn(page).turn.locator('.error');
+    await expect.poll(() => error.textContent(), { timeout: 20_000 }).toMatch(/^Can't reach June/);
+    expect(await lastTurn(page).user.textContent()).toBe('are you there');
+    await shot(page, 'unreachable-desktop');
+
+    await page.unroute('**/v1/messages', refuse);
+    await page.unroute('**/health', refuse);
+    await expect
+      .poll(() => lastTurn(page).answer.textContent(), { timeout: 30_000 })
+      .toMatch(/^You said: are you there/);
+    expect(await error.count()).toBe(0);
+    expect(await page.locator('#turns > li').count()).toBe(1);
+  }, 60_000);
+
+  it('has no serious accessibility violations (axe-core) in either view', async () => {
+    const axeSource = await fs.readFile(
+      createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+      'utf8',
+    );
+    // a completed task and a dead one, so the tasks view shows both kinds of badge
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const text = await fetch(`${june.base}/v1/messages`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'a task for the tasks view' }),
+    });
+    const form = new FormData();
+    form.set('audio', new Blob([new Uint8Array(4096).map((_, i) => (i * 7919) % 256)]), 'junk.ogg');
+    const junk = await fetch(`${june.base}/v1/messages`, { method: 'POST', headers: auth, body: form });
+    for (const res of [text, junk])
+      await waitForTask(june.base, ((await res.json()) as { taskId: string }).taskId, auth);
+
+    for (const [viewport, scheme] of [
+      [DESKTOP, 'light'],
+      [PHONE, 'dark'],
+    ] as const) {
+      const page = await newPage(viewport, scheme);
+      await page.locator('#turns[data-loaded]').waitFor();
+      // evaluated through the debugging protocol, which the page's content security policy does not block
+      await page.evaluate(axeSource);
+      const run = async () =>
+        page.evaluate<Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>>(
+          `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+        );
+      const serious = (await run()).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      expect(serious, JSON.stringify(serious)).toEqual([]);
+      await page.locator('#tab-tasks').click();
+      await page.locator('#tasks-live').filter({ hasText: 'live' }).waitFor();
+      await page.locator('#tasks-body .state-dead').first().waitFor();
+      await shot(page, `tasks-${scheme}-${viewport.width}`);
+      const inTasks = (await run()).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      expect(inTasks, JSON.stringify(inTasks)).toEqual([]);
+      await page.context().close();
+    }
+  }, 90_000);
+});
