@@ -9,6 +9,7 @@
  * The handlers are installed before anything starts, so a signal during a slow start is bounded too.
  */
 import type { Logger } from '../observability/logger.js';
+import { shutdownTracing } from '../observability/tracing.js';
 
 export interface ShutdownOptions {
   /** The drain deadline: how long the steps may take in all. */
@@ -47,6 +48,11 @@ export function shutdownOnSignals(options: ShutdownOptions): Shutdown {
         logger.warn({ err, step: step.name }, 'shutdown step failed; going on');
       }
     }
+    // last: the spans of the final messages, still batched (process.exit skips beforeExit)
+    running = 'tracing';
+    await shutdownTracing().catch((err: unknown) =>
+      logger.warn({ err: String(err) }, 'could not send the last spans'),
+    );
     running = undefined;
   };
 

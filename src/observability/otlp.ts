@@ -23,6 +23,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../util/errors.js';
 import { installTraceContext } from './trace-context.js';
+import { onTracingShutdown } from './tracing.js';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -110,7 +111,8 @@ export function setupOtlpTracing(
     stopped = true;
     await provider.shutdown();
   };
-  // a CLI command that returns, or a server that drained after SIGTERM: send what is left
+  // a CLI command that returns: send what is left (a server that drained calls shutdownTracing itself)
   process.once('beforeExit', () => void shutdown().catch(onError));
+  onTracingShutdown(shutdown);
   return { protocol, flush: () => provider.forceFlush(), shutdown };
 }

@@ -25,6 +25,23 @@ import { installTraceContext } from './trace-context.js';
 export const TRACER_NAME = 'june';
 
 let provider: BasicTracerProvider | undefined;
+/** Ends the installed provider, sending the spans it still holds (set by whichever setup ran). */
+let stopTracing: (() => Promise<void>) | undefined;
+
+/** Records how to end the installed tracing; `shutdownTracing` runs it. */
+export function onTracingShutdown(stop: () => Promise<void>): void {
+  stopTracing = stop;
+}
+
+/**
+ * Sends the spans still batched and stops exporting. A server calls it as the last step of its shutdown:
+ * it ends with process.exit, so `beforeExit` never comes and the last message's spans would be lost.
+ */
+export async function shutdownTracing(): Promise<void> {
+  const stop = stopTracing;
+  stopTracing = undefined;
+  await stop?.();
+}
 
 /** Installs a global tracer provider exporting to `exporter` (or the console). Returns it for shutdown. */
 export function setupTracing(exporter: SpanExporter | 'console'): BasicTracerProvider {
@@ -32,6 +49,8 @@ export function setupTracing(exporter: SpanExporter | 'console'): BasicTracerPro
   provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exp)] });
   trace.setGlobalTracerProvider(provider);
   installTraceContext();
+  const installed = provider;
+  onTracingShutdown(() => installed.shutdown());
   return provider;
 }
 
