@@ -186,6 +186,26 @@ describe('web page', () => {
     await shot(page, 'chat-desktop');
   });
 
+  it('records from a tap until the next tap, showing the time so far', async () => {
+    const page = await newPage({ width: 1280, height: 900 });
+    const before = await page.locator('#turns > li').count();
+    const mic = page.locator('#mic');
+    await mic.click();
+    await expect.poll(() => mic.getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => page.locator('#mic-status').textContent()).toMatch(/tap again to send/);
+    await page.waitForTimeout(clipSeconds * 1000);
+    // still recording after the tap was released, and the clock has moved on
+    expect(await mic.getAttribute('aria-pressed')).toBe('true');
+    expect(await page.locator('#mic-status').textContent()).toMatch(/Listening… 0:0[1-9]/);
+    await mic.click();
+    await expect.poll(() => mic.getAttribute('aria-pressed')).toBe('false');
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(before + 1);
+    await expect.poll(() => lastTurn(page).user.textContent(), { timeout: 30_000 }).toMatch(/weather/);
+    await expect
+      .poll(() => lastTurn(page).answer.textContent(), { timeout: 30_000 })
+      .toMatch(/^You said: .*weather/);
+  });
+
   it('shows tasks live, workers, and dead letters with a redrive button', async () => {
     const page = await newPage({ width: 1280, height: 900 });
     await page.locator('#tab-tasks').click();

@@ -9,14 +9,18 @@ import { api, ApiError, audioUrl, follow, UNREACHABLE } from './api.js';
 import { setupConversations } from './conversations.js';
 import { markdownReady, renderMarkdown } from './markdown.js';
 import { extensionFor, holdToTalk } from './recorder.js';
-import { timingsChart } from './timings.js';
+import { formatMs, timingsChart } from './timings.js';
 
-const STAGE_LABEL = {
-  decode: 'Reading the audio…',
-  vad: 'Listening…',
-  stt: 'Transcribing…',
-  llm: 'Thinking…',
-  encode: 'Finishing the voice reply…',
+/**
+ * The stage that starts once the named one has ended (tasks report the end of each stage): the label
+ * says what June is doing now, not what it just finished.
+ */
+const NEXT_LABEL = {
+  decode: 'Transcribing…',
+  vad: 'Transcribing…',
+  stt: 'Thinking…',
+  llm: 'Finishing the voice reply…',
+  tts: 'Finishing the voice reply…',
 };
 
 /** What the user reads for an error: its own sentence, never a code. */
@@ -133,6 +137,17 @@ export function setupChat({ settings }) {
 
   const showText = (turn, text) => renderMarkdown(turn.text, text);
 
+  /** The timing chart, folded behind a small "1.4 s" link. */
+  function addTimings(turn, timings) {
+    const chart = timings ? timingsChart(timings) : undefined;
+    if (!chart) return;
+    const fold = el('details', 'timings-fold');
+    const summary = el('summary', undefined, formatMs(timings.totalMs ?? 0));
+    summary.setAttribute('aria-label', `Took ${formatMs(timings.totalMs ?? 0)}; show the timings`);
+    fold.append(summary, chart);
+    turn.answer.append(fold);
+  }
+
   async function track(turn, taskId, links, resend) {
     const sentences = [];
     let finished = false;
@@ -140,13 +155,19 @@ export function setupChat({ settings }) {
       if (turn.view !== shown) return;
       switch (name) {
         case 'state':
-          turn.status.textContent = data.state === 'queued' ? 'Waiting for a worker…' : 'Working…';
+          turn.status.textContent =
+            data.state === 'queued'
+              ? turn.li.previousElementSibling?.dataset.pending === 'true'
+                ? 'Queued behind your previous message…'
+                : 'Waiting for a worker…'
+              : 'Working…';
           break;
         case 'active':
-          turn.status.textContent = 'Working…';
+          turn.status.textContent = turn.voice ? 'Reading the audio…' : 'Thinking…';
           break;
         case 'stage':
-          if (STAGE_LABEL[data.stage]) turn.status.textContent = STAGE_LABEL[data.stage];
+          if (NEXT_LABEL[data.stage] && !(data.stage === 'llm' && !turn.speaks))
+            turn.status.textContent = NEXT_LABEL[data.stage];
           break;
         case 'transcript':
           turn.user.textContent = data.text || '(nothing heard)';
@@ -174,8 +195,7 @@ export function setupChat({ settings }) {
           if (r.transcript !== undefined) turn.user.textContent = r.transcript || '(nothing heard)';
           turn.user.classList.remove('pending');
           turn.status.textContent = r.notes?.length ? r.notes.join(' ') : '';
-          const chart = r.timings ? timingsChart(r.timings) : undefined;
-          if (chart) turn.answer.append(chart);
+          addTimings(turn, r.timings);
           if (data.audioUrl) void playReply(turn, data.audioUrl);
           announce.textContent = turn.text.textContent;
           void conversations.refresh();
@@ -193,6 +213,7 @@ export function setupChat({ settings }) {
       turn.li.scrollIntoView({ block: 'end' });
     };
     turn.li.dataset.taskId = taskId;
+    turn.li.dataset.pending = 'true';
     try {
       await follow(links.events, onEvent, {
         isDone: () => finished,
@@ -203,6 +224,7 @@ export function setupChat({ settings }) {
     } catch (err) {
       showError(turn, err, resend);
     }
+    delete turn.li.dataset.pending;
   }
 
   /**
@@ -244,6 +266,7 @@ export function setupChat({ settings }) {
 
   function sendText(text) {
     const turn = addTurn(text);
+    turn.speaks = settings.speakText();
     const json = { text, conversation: conversations.current() };
     if (settings.speakText()) json.speak = true;
     void submit(turn, (headers) => api('/v1/messages', { method: 'POST', json, headers }));
@@ -281,6 +304,8 @@ export function setupChat({ settings }) {
     },
     onRecorded(blob) {
       const turn = addTurn('Voice message…');
+      turn.voice = true;
+      turn.speaks = true;
       turn.user.classList.add('pending');
       const conversation = conversations.current();
       turn.status.textContent = `Uploading ${Math.ceil(blob.size / 1024)} KB…`;
@@ -300,8 +325,7 @@ export function setupChat({ settings }) {
     if (t.taskId) turn.li.dataset.taskId = t.taskId;
     if (t.reply !== undefined) showText(turn, t.reply);
     turn.status.textContent = '';
-    const chart = t.timings ? timingsChart(t.timings) : undefined;
-    if (chart) turn.answer.append(chart);
+    addTimings(turn, t.timings);
     if (t.audio) laterReply(turn, t.audio);
   }
 

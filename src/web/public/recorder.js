@@ -1,9 +1,17 @@
-/* global Blob, MediaRecorder, navigator, performance, window -- browser globals */
-// Hold-to-talk: records with MediaRecorder while the button is held, by pointer (mouse, touch, pen) or by
-// keyboard (Space or Enter held on the focused button). The microphone is released after each recording so
-// the browser's recording indicator goes off.
+/* global Blob, MediaRecorder, clearInterval, navigator, performance, setInterval, window -- browser globals */
+// Hold-to-talk or tap-to-toggle: records with MediaRecorder while the button is held, by pointer (mouse,
+// touch, pen) or by keyboard (Space or Enter held on the focused button); a short tap instead starts a
+// recording that the next tap sends. The microphone is released after each recording so the browser's
+// recording indicator goes off. While recording, the status shows the time so far.
 
 const MIN_MS = 400;
+/** A press released sooner than this is a tap: recording goes on until the next tap. */
+const TAP_MS = 350;
+
+const clock = (ms) => {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
 
 /** The best container the browser records: Opus in WebM or OGG (Chrome, Firefox), else MP4 (Safari). */
 function pickMimeType() {
@@ -30,6 +38,15 @@ export function holdToTalk(button, { onRecorded, onState }) {
   let stream;
   let starting;
   let released = false;
+  let pressedAt = 0;
+  /** Recording after a tap: the next press sends it. */
+  let toggled = false;
+  let ticker;
+
+  const listening = () => {
+    const hint = toggled ? 'tap again to send' : 'release to send';
+    onState('recording', `Listening… ${clock(performance.now() - startedAt)} · ${hint}.`);
+  };
 
   const stopTracks = () => {
     stream?.getTracks().forEach((t) => t.stop());
@@ -64,6 +81,8 @@ export function holdToTalk(button, { onRecorded, onState }) {
         const blob = new Blob(chunks, { type: recorder.mimeType || mimeType || 'audio/webm' });
         const long = performance.now() - startedAt >= MIN_MS;
         recorder = undefined;
+        toggled = false;
+        clearInterval(ticker);
         stopTracks();
         button.setAttribute('aria-pressed', 'false');
         if (long && blob.size > 0) {
@@ -76,7 +95,8 @@ export function holdToTalk(button, { onRecorded, onState }) {
       recorder.start(250);
       startedAt = performance.now();
       button.setAttribute('aria-pressed', 'true');
-      onState('recording', 'Listening… release to send.');
+      listening();
+      ticker = setInterval(listening, 1000);
     })();
     await starting;
     starting = undefined;
@@ -84,29 +104,55 @@ export function holdToTalk(button, { onRecorded, onState }) {
 
   async function stop() {
     released = true;
+    toggled = false;
     if (starting) await starting;
     if (recorder && recorder.state !== 'inactive') recorder.stop();
+  }
+
+  /** A press: sends a tapped recording, or starts one. */
+  function press() {
+    if (toggled) {
+      pressedAt = -1; // this press ends the recording; its release does nothing more
+      void stop();
+      return;
+    }
+    pressedAt = performance.now();
+    void start();
+  }
+
+  /** A release: after a short tap the recording goes on; after a hold it is sent. */
+  function release() {
+    if (pressedAt < 0) return;
+    const tap = performance.now() - pressedAt < TAP_MS;
+    pressedAt = -1;
+    if (tap && !released) {
+      toggled = true;
+      if (recorder) listening();
+      return;
+    }
+    void stop();
   }
 
   button.addEventListener('pointerdown', (e) => {
     if (e.button !== 0) return;
     e.preventDefault();
     button.setPointerCapture?.(e.pointerId);
-    void start();
+    press();
   });
-  for (const type of ['pointerup', 'pointercancel', 'lostpointercapture'])
-    button.addEventListener(type, () => void stop());
+  button.addEventListener('pointerup', release);
+  button.addEventListener('lostpointercapture', release);
+  button.addEventListener('pointercancel', () => void stop());
   // a long press on phones would otherwise open the context menu
   button.addEventListener('contextmenu', (e) => e.preventDefault());
   button.addEventListener('keydown', (e) => {
     if (e.key !== ' ' && e.key !== 'Enter') return;
     e.preventDefault(); // no click, no form submit
-    if (!e.repeat) void start();
+    if (!e.repeat) press();
   });
   button.addEventListener('keyup', (e) => {
     if (e.key !== ' ' && e.key !== 'Enter') return;
     e.preventDefault();
-    void stop();
+    release();
   });
   button.addEventListener('blur', () => void stop());
 }
