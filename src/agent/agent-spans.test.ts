@@ -62,9 +62,10 @@ describe.skipIf(!bwrap.ok)('coding agent spans and metrics', () => {
 
     const metrics = await registry.getMetricsAsJSON();
     const duration = metrics.find((m) => m.name === 'sandbox_exec_duration_seconds')!;
-    expect(duration.values.find((v) => v.metricName === 'sandbox_exec_duration_seconds_count')?.value).toBe(
-      1,
+    const count = duration.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'sandbox_exec_duration_seconds_count',
     );
+    expect(count?.value).toBe(1);
     const tokens = metrics.find((m) => m.name === 'agent_tokens_total')!;
     expect(tokens.values.find((v) => v.labels.kind === 'prompt')?.value).toBeGreaterThan(0);
   });
