@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeTaskQueueBehaviour } from '../testing/behaviour.js';
 import { openSqliteQueue } from './sqlite-queue.js';
@@ -29,6 +30,24 @@ describe('sqlite queue specifics', () => {
     const b = await openSqliteQueue({ file });
     const lease = await b.claim(['chat'], 'w');
     expect(lease?.task).toMatchObject({ id, payload: 'kept' });
+    await b.close();
+  });
+
+  it('upgrades a task file made before tasks carried a traceparent, keeping its tasks', async () => {
+    const file = path.join(dir, 'v1.db');
+    const a = await openSqliteQueue({ file });
+    const old = await a.enqueue({ kind: 'echo', capability: 'chat', payload: 'from v1' });
+    await a.close();
+    // the file as the previous schema (v1) left it: no traceparent column
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE tasks DROP COLUMN traceparent');
+    raw.pragma('user_version = 1');
+    raw.close();
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const b = await openSqliteQueue({ file });
+    const traced = await b.enqueue({ kind: 'echo', capability: 'chat', payload: 'new', traceparent: tp });
+    expect((await b.claim(['chat'], 'w'))?.task).toMatchObject({ id: old, payload: 'from v1' });
+    expect((await b.claim(['chat'], 'w'))?.task).toMatchObject({ id: traced, traceparent: tp });
     await b.close();
   });
 
