@@ -15,6 +15,7 @@ import { scenarios, streamOf } from '../helpers/fake-openai-scenarios.js';
 import { startJune, waitForTask, type RunningJune } from './web-harness.js';
 
 const TOKEN = 'chats-page-token-aaaaaaaaaaaa';
+const ADMIN = 'chats-page-admin-bbbbbbbbbbbb';
 const SHOTS = path.resolve('test-results/screenshots');
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -23,7 +24,7 @@ let june: RunningJune;
 let browser: Browser;
 
 beforeAll(async () => {
-  june = await startJune({ apiTokens: [TOKEN] });
+  june = await startJune({ apiTokens: [TOKEN, `admin:${ADMIN}`] });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -38,6 +39,7 @@ afterAll(async () => {
 async function newPage(
   viewport: { width: number; height: number },
   colorScheme: 'light' | 'dark' = 'light',
+  token = TOKEN,
 ): Promise<Page> {
   const context = await browser.newContext({
     viewport,
@@ -45,7 +47,7 @@ async function newPage(
     deviceScaleFactor: viewport.width < 600 ? 2 : 1,
   });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: june.base });
-  await context.addInitScript({ content: `localStorage.setItem('june.token', ${JSON.stringify(TOKEN)})` });
+  await context.addInitScript({ content: `localStorage.setItem('june.token', ${JSON.stringify(token)})` });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err));
   await page.goto(`${june.base}/`);
@@ -180,6 +182,27 @@ describe('web page chats', () => {
       .poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 })
       .toMatch(/^You said: this one fails first/);
     expect(await error.count()).toBe(0);
+    expect(await page.locator('#turns > li').count()).toBe(1);
+  }, 60_000);
+
+  it('follows a failed answer on after a redrive from the tasks view, in the same bubble', async () => {
+    const page = await newPage(DESKTOP, 'light', ADMIN);
+    await page.locator('#new-conversation').click();
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
+    june.llm.enqueue(scenarios.contextLengthError());
+    await say(page, 'this one is redriven');
+    const error = lastTurn(page).turn.locator('.error');
+    await expect.poll(() => error.textContent(), { timeout: 20_000 }).toMatch(/too long/);
+    const taskId = (await lastTurn(page).turn.getAttribute('data-task-id'))!;
+
+    await page.locator('#tab-tasks').click();
+    await page.getByRole('button', { name: `Redrive task ${taskId}` }).click();
+    await page.locator('#tab-chat').click();
+    await expect
+      .poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 })
+      .toMatch(/^You said: this one is redriven/);
+    expect(await error.count()).toBe(0);
+    expect(await lastTurn(page).turn.getAttribute('data-task-id')).toBe(taskId);
     expect(await page.locator('#turns > li').count()).toBe(1);
   }, 60_000);
 

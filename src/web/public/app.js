@@ -95,7 +95,7 @@ async function isAdmin() {
 async function main() {
   setupSettings();
   await ensureAccess();
-  const chat = setupChat({ settings });
+  const chat = setupChat({ settings, isAdmin });
   await chat.start().catch(() => undefined);
   const tasks = setupTasks({ isAdmin });
   setupTabs({ 'tab-tasks': tasks });

@@ -50,7 +50,7 @@ async function backOnline() {
   }
 }
 
-export function setupChat({ settings }) {
+export function setupChat({ settings, isAdmin }) {
   const turns = document.getElementById('turns');
   const empty = document.getElementById('chat-empty');
   const form = document.getElementById('composer');
@@ -203,7 +203,8 @@ export function setupChat({ settings }) {
         }
         case 'dead':
           finished = true;
-          showError(turn, data.error ?? {}, resend);
+          failed.set(taskId, { turn, links, resend });
+          showError(turn, data.error ?? {}, () => void retryDead(taskId));
           break;
         case 'cancelled':
           finished = true;
@@ -225,6 +226,36 @@ export function setupChat({ settings }) {
       showError(turn, err, resend);
     }
     delete turn.li.dataset.pending;
+  }
+
+  /** Dead tasks on screen, by id: a redrive (from here or the tasks view) follows the same bubble on. */
+  const failed = new Map();
+
+  function followAgain(taskId) {
+    const f = failed.get(taskId);
+    if (!f || f.turn.view !== shown) return;
+    failed.delete(taskId);
+    clearError(f.turn);
+    f.turn.status.textContent = 'Trying again…';
+    void track(f.turn, taskId, f.links, f.resend);
+  }
+  document.addEventListener('june:redriven', (e) => followAgain(e.detail.id));
+
+  /** Retry: an admin runs the same task again (a redrive); anyone else sends the message again. */
+  async function retryDead(taskId) {
+    const f = failed.get(taskId);
+    if (!f) return;
+    if (!(await isAdmin())) {
+      failed.delete(taskId);
+      f.resend();
+      return;
+    }
+    try {
+      await api('/v1/admin/dead-letters/redrive', { method: 'POST', json: { id: taskId } });
+      followAgain(taskId);
+    } catch (err) {
+      showError(f.turn, err, () => void retryDead(taskId));
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-/* global AbortController, clearInterval, document, setInterval -- browser globals */
+/* global AbortController, CustomEvent, clearInterval, document, setInterval -- browser globals */
 // The tasks view: a live list from /v1/tasks/events (a snapshot, then every change), and for admin tokens
 // the workers with what they are running, the queue counts, and dead letters with a redrive button.
 
@@ -6,6 +6,9 @@ import { api, follow } from './api.js';
 
 const MAX_ROWS = 50;
 const POLL_MS = 3000;
+
+/** Tells the chat that a dead task runs again, so its bubble follows it to the end. */
+const redriven = (id) => document.dispatchEvent(new CustomEvent('june:redriven', { detail: { id } }));
 
 const el = (tag, className, text) => {
   const e = document.createElement(tag);
@@ -125,6 +128,7 @@ export function setupTasks({ isAdmin }) {
           button.disabled = true;
           try {
             await api('/v1/admin/dead-letters/redrive', { method: 'POST', json: { id: t.id } });
+            redriven(t.id);
           } finally {
             await refreshAdmin();
           }
@@ -141,6 +145,7 @@ export function setupTasks({ isAdmin }) {
       for (const t of data.tasks) tasks.set(t.id, t);
     } else if (name === 'task') {
       tasks.set(data.task.id, data.task);
+      if (data.event.type === 'redriven') redriven(data.task.id);
       if (['dead', 'redriven', 'active', 'completed'].includes(data.event.type)) void refreshAdmin();
     }
     render();
