@@ -229,6 +229,26 @@ describe('web page chats', () => {
     expect(await page.locator('#turns > li').count()).toBe(1);
   }, 60_000);
 
+  it('keeps the newest answer in view above the composer on a phone', async () => {
+    const page = await newPage(PHONE);
+    await page.locator('#new-conversation').click();
+    await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
+    for (let i = 1; i <= 5; i++) {
+      await say(page, `message number ${i} with enough words to take a few lines on a phone screen`);
+      await expect
+        .poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 })
+        .toMatch(new RegExp(`^You said: message number ${i} `));
+    }
+    const composer = (await page.locator('#composer').boundingBox())!;
+    await expect
+      .poll(async () => {
+        const answer = (await lastTurn(page).turn.locator('.bubble.june').boundingBox())!;
+        return answer.y + answer.height <= composer.y + 1 && answer.y >= 0;
+      })
+      .toBe(true);
+    await shot(page, 'scrolled-phone');
+  }, 90_000);
+
   it('has no serious accessibility violations (axe-core) in either view', async () => {
     const axeSource = await fs.readFile(
       createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
