@@ -4,7 +4,8 @@
  * redis-server) reaches a local OTLP receiver as a single trace, the task carrying the W3C traceparent
  * from one process to the other:
  *   telegram.update → task.enqueue → task.wait, task.run → voice.turn → its stages; task.run → channel.deliver
- * Both processes' log lines about the message carry its trace_id. Real processes, the fake Bot API, the
+ * Both processes' log lines about the message carry its trace_id. A web message sent with a traceparent
+ * header becomes part of the client's trace. Real processes, the fake Bot API, the
  * fake OpenAI server, and a receiver that decodes the OTLP protobuf.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +27,7 @@ import {
   type FakeTelegramServer,
 } from '../helpers/fake-telegram-server.js';
 import { juneArgv } from '../helpers/june-cli.js';
+import { waitForTask } from './web-harness.js';
 import { makeTempDir } from '../helpers/speech-fixtures.js';
 
 let tg: FakeTelegramServer;
@@ -59,7 +61,11 @@ interface JuneProcess {
   exited: Promise<number | null>;
 }
 
-function june(args: string[], backend: 'sqlite' | 'bullmq'): JuneProcess {
+function june(
+  args: string[],
+  backend: 'sqlite' | 'bullmq',
+  extraEnv: Record<string, string> = {},
+): JuneProcess {
   const child = spawn(process.execPath, juneArgv(args), {
     cwd: dir,
     env: {
@@ -78,6 +84,7 @@ function june(args: string[], backend: 'sqlite' | 'bullmq'): JuneProcess {
       JUNE_TRACING: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -176,4 +183,60 @@ describe('one trace per message', { timeout: 180_000 }, () => {
       expect(workerLines.length, worker.output()).toBeGreaterThan(0);
     },
   );
+
+  it('a web message joins the trace of the client that sent it (traceparent header)', async () => {
+    receiver.spans.length = 0;
+    const env = { JUNE_API_TOKENS: 'admin:trace-admin-token', JUNE_HTTP_PORT: '0' };
+    const server = june(['start', '--no-workers'], 'sqlite', env);
+    const url = (
+      await tg.waitFor(
+        () => {
+          if (server.child.exitCode !== null) throw new Error(`june start exited early:\n${server.output()}`);
+          return /Open (http:\/\/\S+?)\/?\s/.exec(server.output()) ?? undefined;
+        },
+        'june start to serve the API',
+        60_000,
+      )
+    )[1]!;
+    const worker = june(['worker', '--capabilities', 'voice,chat'], 'sqlite', env);
+    const admin = { authorization: 'Bearer trace-admin-token' };
+    const clientTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const clientSpan = '00f067aa0ba902b7';
+    const res = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        ...admin,
+        'content-type': 'application/json',
+        traceparent: `00-${clientTrace}-${clientSpan}-01`,
+      },
+      body: JSON.stringify({ text: 'trace this web message' }),
+    });
+    expect(res.status).toBe(202);
+    const { taskId } = (await res.json()) as { taskId: string };
+    const task = await waitForTask(url, taskId, admin, 60_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nstart: ${server.output()}\nworker: ${worker.output()}`);
+    });
+    expect(task.state).toBe('completed');
+    server.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(await worker.exited).toBe(0);
+
+    const names = () => receiver.spans.map((s) => `${s.name}(${s.spanId}←${s.parentSpanId})`).join(', ');
+    const request = await eventually(
+      async () => receiver.spans.find((s) => s.name === 'http.request'),
+      'the http.request span',
+      30_000,
+    );
+    expect(request).toMatchObject({ traceId: clientTrace, parentSpanId: clientSpan });
+    const child = (name: string, parent: ReceivedSpan) => {
+      const found = receiver.spans.find((s) => s.name === name && s.parentSpanId === parent.spanId);
+      expect(found, `${name} under ${parent.name} among ${names()}`).toBeDefined();
+      return found!;
+    };
+    const run = child('task.run', child('task.enqueue', request));
+    expect(run.attributes['task.id']).toBe(taskId);
+    child('llm.chat_stream', child('voice.turn', run));
+    expect(receiver.spans.filter((s) => s.traceId !== clientTrace).map((s) => s.name)).toEqual([]);
+  });
 });
