@@ -12,6 +12,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarios, streamOf } from '../helpers/fake-openai-scenarios.js';
+import { spokenVoiceNote } from '../helpers/speech-fixtures.js';
 import { startJune, waitForTask, type RunningJune } from './web-harness.js';
 
 const TOKEN = 'chats-page-token-aaaaaaaaaaaa';
@@ -228,6 +229,56 @@ describe('web page chats', () => {
     expect(await error.count()).toBe(0);
     expect(await page.locator('#turns > li').count()).toBe(1);
   }, 60_000);
+
+  it('tasks view: dead letters first with Redrive all, and what a voice message said', async () => {
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const post = async (form: FormData) =>
+      (
+        (await (
+          await fetch(`${june.base}/v1/messages`, { method: 'POST', headers: auth, body: form })
+        ).json()) as {
+          taskId: string;
+        }
+      ).taskId;
+    const junkForm = () => {
+      const form = new FormData();
+      form.set('audio', new Blob([new Uint8Array(4096).map((_, i) => (i * 7919) % 256)]), 'junk.ogg');
+      return form;
+    };
+    const dead = [await post(junkForm()), await post(junkForm())];
+    const voiceForm = new FormData();
+    const note = await spokenVoiceNote(june.dir, 'what is the weather like in paris today');
+    voiceForm.set('audio', new Blob([new Uint8Array(note)], { type: 'audio/ogg' }), 'note.ogg');
+    const voice = await post(voiceForm);
+    for (const id of [...dead, voice]) await waitForTask(june.base, id, auth, 60_000);
+
+    const page = await newPage(DESKTOP, 'light', ADMIN);
+    await page.locator('#tab-tasks').click();
+    const voiceRow = page.locator(`#tasks-body tr[data-task-id="${voice}"]`);
+    await expect
+      .poll(() => voiceRow.locator('.what').textContent(), { timeout: 10_000 })
+      .toMatch(/^Voice: “.*weather/);
+    for (const id of dead) await page.locator('#dead li', { hasText: id }).waitFor();
+    // the dead letters come before the task table
+    const deadFirst = await page.evaluate(
+      `!!(document.getElementById('dead').compareDocumentPosition(document.getElementById('tasks-table')) & 4)`,
+    );
+    expect(deadFirst).toBe(true);
+    await shot(page, 'tasks-admin-desktop');
+    await page.getByRole('button', { name: 'Redrive all' }).click();
+    for (const id of dead)
+      await expect
+        .poll(
+          async () =>
+            (
+              (await (await fetch(`${june.base}/v1/tasks/${id}`, { headers: auth })).json()) as {
+                attemptLog: unknown[];
+              }
+            ).attemptLog.length,
+          { timeout: 20_000 },
+        )
+        .toBe(2);
+  }, 120_000);
 
   it('keeps the newest answer in view above the composer on a phone', async () => {
     const page = await newPage(PHONE);

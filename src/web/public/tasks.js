@@ -27,7 +27,11 @@ function age(ms) {
 function describe(task) {
   const m = task.message;
   if (!m) return task.kind;
-  const what = m.text ? `“${m.text.length > 60 ? `${m.text.slice(0, 57)}…` : m.text}”` : 'Voice message';
+  // a voice message shows what was heard, once it is known
+  const heard = typeof task.result?.transcript === 'string' ? task.result.transcript : undefined;
+  const text = m.text ?? heard;
+  const quoted = text ? `“${text.length > 60 ? `${text.slice(0, 57)}…` : text}”` : undefined;
+  const what = m.text ? quoted : quoted ? `Voice: ${quoted}` : 'Voice message';
   return `${what} · ${m.channel}`;
 }
 
@@ -46,6 +50,7 @@ export function setupTasks({ isAdmin }) {
   const body = document.getElementById('tasks-body');
   const empty = document.getElementById('tasks-empty');
   const live = document.getElementById('tasks-live');
+  const redriveAll = document.getElementById('redrive-all');
   const tasks = new Map();
   let controller;
   let poller;
@@ -72,7 +77,7 @@ export function setupTasks({ isAdmin }) {
           state,
           el('td', 'progress wide', progressText(t)),
           el('td', 'wide', `${t.attempts}/${t.maxAttempts}`),
-          el('td', 'wide', age(t.createdAt)),
+          el('td', 'wide time', age(t.createdAt)),
         );
         return tr;
       }),
@@ -114,6 +119,17 @@ export function setupTasks({ isAdmin }) {
       );
     const dl = document.getElementById('dead');
     document.getElementById('dead-empty').hidden = dead.tasks.length > 0;
+    redriveAll.hidden = dead.tasks.length < 2;
+    redriveAll.onclick = async () => {
+      redriveAll.disabled = true;
+      try {
+        await api('/v1/admin/dead-letters/redrive', { method: 'POST', json: { all: true } });
+        for (const t of dead.tasks) redriven(t.id);
+      } finally {
+        redriveAll.disabled = false;
+        await refreshAdmin();
+      }
+    };
     dl.replaceChildren(
       ...dead.tasks.map((t) => {
         const li = el('li', 'dead-task');
