@@ -193,12 +193,17 @@ describe('web page', () => {
     await mic.click();
     await expect.poll(() => mic.getAttribute('aria-pressed')).toBe('true');
     await expect.poll(() => page.locator('#mic-status').textContent()).toMatch(/tap again to send/);
+    // the level meter moves with the speech of the fake microphone
+    const level = page.locator('#mic-level');
+    await expect.poll(() => level.isVisible()).toBe(true);
+    await expect.poll(() => level.evaluate((m: { value: number }) => m.value)).toBeGreaterThan(0.02);
     await page.waitForTimeout(clipSeconds * 1000);
     // still recording after the tap was released, and the clock has moved on
     expect(await mic.getAttribute('aria-pressed')).toBe('true');
     expect(await page.locator('#mic-status').textContent()).toMatch(/Listening… 0:0[1-9]/);
     await mic.click();
     await expect.poll(() => mic.getAttribute('aria-pressed')).toBe('false');
+    expect(await level.isVisible()).toBe(false);
     await expect.poll(() => page.locator('#turns > li').count()).toBe(before + 1);
     await expect.poll(() => lastTurn(page).user.textContent(), { timeout: 30_000 }).toMatch(/weather/);
     await expect

@@ -57,6 +57,7 @@ export function setupChat({ settings, isAdmin }) {
   const input = document.getElementById('message');
   const micStatus = document.getElementById('mic-status');
   const announce = document.getElementById('announce');
+  const level = document.getElementById('mic-level');
   let shown = 0; // bumped on every switch of chat, so late answers of the old one stay off screen
 
   function addTurn(userText) {
@@ -332,6 +333,10 @@ export function setupChat({ settings, isAdmin }) {
       micStatus.textContent = message;
       micStatus.dataset.state = state;
       document.body.classList.toggle('recording', state === 'recording');
+      level.hidden = state !== 'recording';
+    },
+    onLevel(value) {
+      level.value = value;
     },
     onRecorded(blob) {
       const turn = addTurn('Voice message…');

@@ -1,8 +1,9 @@
-/* global Blob, MediaRecorder, clearInterval, navigator, performance, setInterval, window -- browser globals */
+/* global AudioContext, Blob, MediaRecorder, cancelAnimationFrame, clearInterval, navigator, performance,
+   requestAnimationFrame, setInterval, window -- browser globals */
 // Hold-to-talk or tap-to-toggle: records with MediaRecorder while the button is held, by pointer (mouse,
 // touch, pen) or by keyboard (Space or Enter held on the focused button); a short tap instead starts a
 // recording that the next tap sends. The microphone is released after each recording so the browser's
-// recording indicator goes off. While recording, the status shows the time so far.
+// recording indicator goes off. While recording, the status shows the time so far and a meter the level.
 
 const MIN_MS = 400;
 /** A press released sooner than this is a tap: recording goes on until the next tap. */
@@ -31,7 +32,32 @@ export function extensionFor(mimeType) {
  * Wires `button` for hold-to-talk. `onRecorded(blob)` gets each recording; `onState(state, message)`
  * reports 'recording' | 'idle' | 'error' for the page to show.
  */
-export function holdToTalk(button, { onRecorded, onState }) {
+/** Reports the loudness of `stream` (0–1) every frame until the returned function is called. */
+function watchLevel(stream, onLevel) {
+  if (!onLevel || !window.AudioContext) return () => {};
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 512;
+  context.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Uint8Array(analyser.fftSize);
+  let frame;
+  const tick = () => {
+    analyser.getByteTimeDomainData(samples);
+    let sum = 0;
+    for (const v of samples) sum += ((v - 128) / 128) ** 2;
+    onLevel(Math.min(1, Math.sqrt(sum / samples.length) * 4));
+    frame = requestAnimationFrame(tick);
+  };
+  void context.resume().catch(() => undefined);
+  tick();
+  return () => {
+    cancelAnimationFrame(frame);
+    onLevel(0);
+    void context.close().catch(() => undefined);
+  };
+}
+
+export function holdToTalk(button, { onRecorded, onState, onLevel }) {
   let recorder;
   let chunks = [];
   let startedAt = 0;
@@ -42,6 +68,7 @@ export function holdToTalk(button, { onRecorded, onState }) {
   /** Recording after a tap: the next press sends it. */
   let toggled = false;
   let ticker;
+  let stopLevel = () => {};
 
   const listening = () => {
     const hint = toggled ? 'tap again to send' : 'release to send';
@@ -83,6 +110,7 @@ export function holdToTalk(button, { onRecorded, onState }) {
         recorder = undefined;
         toggled = false;
         clearInterval(ticker);
+        stopLevel();
         stopTracks();
         button.setAttribute('aria-pressed', 'false');
         if (long && blob.size > 0) {
@@ -97,6 +125,7 @@ export function holdToTalk(button, { onRecorded, onState }) {
       button.setAttribute('aria-pressed', 'true');
       listening();
       ticker = setInterval(listening, 1000);
+      stopLevel = watchLevel(stream, onLevel);
     })();
     await starting;
     starting = undefined;
