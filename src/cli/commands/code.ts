@@ -3,11 +3,29 @@
  * `june code diff RUN [--step N]` and `june code apply RUN` review and apply a run afterwards.
  */
 import type { Command } from 'commander';
+import { CODE_CAPABILITY, CODE_TASK_KIND, createCodeHandler } from '../../agent/code-handler.js';
 import { resultJson, runCodeTask } from '../../agent/code-task.js';
 import { formatTrajectory, readTrajectory } from '../../agent/trajectory.js';
 import { applyRun, openRunDir, runDiff } from '../../agent/workspace.js';
+import type { JuneConfig } from '../../config/schema.js';
+import type { Logger } from '../../observability/logger.js';
 import { createLanguageModel } from '../../providers/factory.js';
+import type { HandlerRegistry } from '../../tasks/handlers.js';
 import { cliContext } from '../context.js';
+
+/**
+ * For `june start` and `june worker`: serves the `code` capability when the worker is asked to
+ * (JUNE_WORKER_CAPABILITIES includes code) and a sandbox backend works on this machine.
+ */
+export async function addCodeCapability(
+  handlers: HandlerRegistry,
+  config: JuneConfig,
+  logger: Logger,
+): Promise<void> {
+  if (!config.workerCapabilities.includes(CODE_CAPABILITY)) return;
+  const handler = await createCodeHandler({ config, logger });
+  if (handler) handlers.register(CODE_TASK_KIND, CODE_CAPABILITY, handler);
+}
 
 export function register(program: Command): void {
   const code = program

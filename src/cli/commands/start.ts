@@ -8,6 +8,7 @@ import { startChannelRuntime } from '../../channels/runtime.js';
 import { setupCodeNotice } from './pairing.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { startWorkers } from '../../tasks/runtime.js';
+import { addCodeCapability } from './code.js';
 import { cliContext } from '../context.js';
 import { shutdownOnSignals } from '../shutdown.js';
 
@@ -37,6 +38,7 @@ export function register(program: Command): void {
       shutdown.add('task queue', () => queue.close());
       const runtime = await startChannelRuntime({ config, queue, logger });
       shutdown.add('channels', () => runtime.stop());
+      await addCodeCapability(runtime.handlers, config, logger);
       let web: { url: string; close(): Promise<void> } | undefined;
       if (config.web) {
         const { startWebServer } = await import('../../web/server.js');

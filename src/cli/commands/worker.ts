@@ -11,6 +11,7 @@ import { openTaskQueue } from '../../tasks/open-queue.js';
 import { startWorkers } from '../../tasks/runtime.js';
 import { UploadStore } from '../../web/uploads.js';
 import { createWebAdapter } from '../../web/web-adapter.js';
+import { addCodeCapability } from './code.js';
 import { cliContext } from '../context.js';
 import { CliUsageError } from '../usage-error.js';
 import { shutdownOnSignals } from '../shutdown.js';
@@ -74,6 +75,7 @@ export function register(program: Command): void {
         adapters: [...(await configuredAdapters(config, logger)), web],
       });
       shutdown.add('channels', () => runtime.stop());
+      await addCodeCapability(runtime.handlers, config, logger);
       const metrics = taskMetrics();
       const server = opts.metricsPort !== undefined ? await serveMetrics(port(opts.metricsPort)) : undefined;
       if (server) shutdown.add('metrics', () => server.close());
