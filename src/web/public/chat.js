@@ -38,6 +38,10 @@ const el = (tag, className, text) => {
 
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An Idempotency-Key (getRandomValues also works on plain-HTTP pages, where randomUUID does not). */
+const newKey = () =>
+  [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+
 /** Resolves once June answers /health again. */
 async function backOnline() {
   for (let delay = 1000; ; delay = Math.min(delay * 2, 8000)) {
@@ -264,8 +268,10 @@ export function setupChat({ settings, isAdmin }) {
    * again once June is back (the Idempotency-Key makes that the same task if the first one did arrive).
    */
   async function submit(turn, request) {
-    const key = crypto.randomUUID();
+    const key = newKey();
+    let tries = 0;
     const attempt = async () => {
+      const mine = ++tries;
       try {
         const res = await request({ 'idempotency-key': key });
         if (res.reply !== undefined) {
@@ -282,7 +288,7 @@ export function setupChat({ settings, isAdmin }) {
           turn.li.dataset.offline = 'true';
           showError(turn, e, () => void attempt());
           await backOnline();
-          if (!turn.answer.classList.contains('failed')) return; // already retried by hand
+          if (mine !== tries || !turn.answer.classList.contains('failed')) return; // retried by hand
           delete turn.li.dataset.offline;
           clearError(turn);
           turn.status.textContent = 'Sending again…';
