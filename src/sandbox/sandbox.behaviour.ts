@@ -199,7 +199,8 @@ export function describeSandboxBehaviour(
         });
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
         port = (server.address() as net.AddressInfo).port;
-        hostProcess = spawn('/bin/sh', ['-c', 'sleep 1000', hostMark], { stdio: 'ignore' });
+        // One process with the marker in its command line (a shell would leave its sleep behind when killed).
+        hostProcess = spawn(PY, ['-c', 'import time; time.sleep(1000)', hostMark], { stdio: 'ignore' });
         process.env.JUNE_LLM_API_KEY = secret;
       });
       afterAll(async () => {
