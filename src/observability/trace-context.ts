@@ -92,3 +92,13 @@ export function activeTraceIds(): { trace_id?: string; span_id?: string } {
   if (!spanContext || !isSpanContextValid(spanContext)) return {};
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
+
+/**
+ * The task spec with the traceparent of the active span when it has none of its own: a task enqueued
+ * while a message is being handled (a child task, a parked update) joins the message's trace.
+ */
+export function withActiveTraceparent<T extends { traceparent?: string }>(spec: T): T {
+  if (spec.traceparent !== undefined) return spec;
+  const traceparent = currentTraceparent();
+  return traceparent ? { ...spec, traceparent } : spec;
+}

@@ -50,6 +50,9 @@ export function isTaskId(value: string): boolean {
 }
 
 /** Throws InvalidTaskError naming the first problem. */
+/** A W3C trace context `traceparent` (version, trace id, parent span id, flags), lowercase hex. */
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 export function validateSpec(spec: TaskSpec, isChild = false): void {
   if (!KIND.test(spec.kind)) throw new InvalidTaskError(`invalid task kind "${spec.kind}"`);
   if (!CAPABILITY.test(spec.capability))
@@ -60,6 +63,10 @@ export function validateSpec(spec: TaskSpec, isChild = false): void {
     throw new InvalidTaskError('maxAttempts must be a positive integer');
   if (spec.delayMs !== undefined && (!Number.isFinite(spec.delayMs) || spec.delayMs < 0))
     throw new InvalidTaskError('delayMs must be a non-negative number');
+  if (spec.traceparent !== undefined && !TRACEPARENT.test(spec.traceparent))
+    throw new InvalidTaskError(
+      `invalid traceparent "${spec.traceparent.slice(0, 80)}" (W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>)`,
+    );
   if (spec.children?.length) {
     if (isChild) throw new InvalidTaskError('a child task cannot have children of its own');
     for (const child of spec.children) validateSpec(child, true);

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { getLogger, type Logger } from '../../observability/logger.js';
+import { withActiveTraceparent } from '../../observability/trace-context.js';
 import { capabilityOf, isTaskId, validateSpec } from '../ids.js';
 import type {
   CapabilityStats,
@@ -103,7 +104,7 @@ export class BullmqTaskQueue implements TaskQueue {
 
   async enqueue(spec: TaskSpec): Promise<string> {
     validateSpec(spec);
-    return this.producer.enqueue(spec);
+    return this.producer.enqueue(withActiveTraceparent(spec));
   }
 
   async cancel(id: string): Promise<boolean> {

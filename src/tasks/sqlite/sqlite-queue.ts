@@ -4,6 +4,7 @@
  * through SQLite's data_version, so an idle worker picks up a task enqueued elsewhere within `pollMs`.
  */
 import type { Database } from 'better-sqlite3';
+import { withActiveTraceparent } from '../../observability/trace-context.js';
 import { preparePrivateDatabase } from '../../util/private-files.js';
 import { validateSpec } from '../ids.js';
 import type {
@@ -84,8 +85,9 @@ export class SqliteTaskQueue implements TaskQueue {
 
   // ---------------------------------------------------------------- producing
 
-  async enqueue(spec: TaskSpec): Promise<string> {
-    validateSpec(spec);
+  async enqueue(given: TaskSpec): Promise<string> {
+    validateSpec(given);
+    const spec = withActiveTraceparent(given);
     const { id, created } = this.life.enqueue(spec);
     if (created) {
       if (spec.children?.length) this.wakeups.notify();

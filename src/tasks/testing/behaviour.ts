@@ -102,6 +102,10 @@ export function describeTaskQueueBehaviour(name: string, factory: BehaviourFacto
 
       const kid = await q.claim(['kid'], 'w1');
       expect(kid?.task.traceparent).toBe(tp(4));
+
+      await expect(
+        q.enqueue({ kind: 'echo', capability: 'plain', traceparent: 'not-a-trace' }),
+      ).rejects.toThrow('invalid traceparent "not-a-trace"');
     });
 
     it('claims only the capabilities asked for, oldest first, and records the result once', async () => {
