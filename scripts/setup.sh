@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 # redis-server (scale-out queue and its tests), bubblewrap (sandbox), and a C toolchain for the
 # pocketsphinx helper that keeps the model loaded between requests, and Chromium for the browser tests;
 # docker-compose and prometheus (promtool) validate deploy/ in the tests, without a Docker engine;
+# GNU time reports the CPU time and peak memory of each sandboxed command;
 # stress-ng loads the CPUs for `npm run test:loaded`.
 APT_PACKAGES=(ffmpeg espeak-ng pocketsphinx pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev
   redis-server bubblewrap build-essential pkg-config python3 sox chromium docker-compose prometheus
-  stress-ng)
+  stress-ng time)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
