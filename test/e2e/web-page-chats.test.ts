@@ -94,6 +94,8 @@ describe('web page chats', () => {
     await expect.poll(() => page.locator('#conversation').inputValue()).not.toBe(first);
     await expect.poll(() => page.locator('#turns > li').count()).toBe(0);
     expect(await page.locator('#chat-empty').isVisible()).toBe(true);
+    expect(await page.locator('#june-state').textContent()).toBe('June is ready.');
+    expect(await page.locator('#chat-empty .example').count()).toBe(3);
     await say(page, 'plan a picnic');
     await expect.poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 }).toMatch(/picnic/);
     await expect.poll(() => chosenTitle(page)).toBe('plan a picnic');

@@ -396,9 +396,25 @@ export function setupChat({ settings, isAdmin }) {
     onError: (err) => (micStatus.textContent = plainError(err)),
   });
 
+  /** The welcome's status line: whether June's models are loaded and it can answer now. */
+  async function showReadiness() {
+    const dot = document.getElementById('june-dot');
+    const label = document.getElementById('june-state');
+    let ready;
+    try {
+      ready = (await (await fetch('/ready', { cache: 'no-store' })).json()).ready === true;
+    } catch {
+      ready = undefined;
+    }
+    dot.dataset.state = ready === undefined ? 'down' : ready ? 'ready' : 'starting';
+    label.textContent =
+      ready === undefined ? "Can't reach June." : ready ? 'June is ready.' : 'June is starting up…';
+  }
+
   return {
     /** Loads the list of chats and the chosen chat's history. */
     async start() {
+      void showReadiness();
       const name = await conversations.start();
       await loadHistory(name);
     },
