@@ -17,15 +17,17 @@ import type { Logger } from '../observability/logger.js';
 import { createLanguageModel } from '../providers/factory.js';
 import type { LanguageModel } from '../providers/types.js';
 import { checkSandbox, createSandbox } from '../sandbox/factory.js';
+import type { CodeReplyTarget, CodeTaskPayload } from './code-contract.js';
 import { resultJson, runCodeTask } from './code-task.js';
 
-export const CODE_TASK_KIND = 'agent.code';
-export const CODE_CAPABILITY = 'code';
+export { CODE_CAPABILITY, CODE_TASK_KIND, type CodeTaskPayload } from './code-contract.js';
 
-export interface CodeTaskPayload {
-  task: string;
-  /** A project directory on the worker's machine, within its JUNE_AGENT_PROJECTS. */
-  project?: string;
+/** What a finished run sends back to the chat it came from (see CodeHandlerOptions.reply). */
+export interface CodeRunReply {
+  target: CodeReplyTarget;
+  result: Record<string, unknown>;
+  once<T>(step: string, fn: () => Promise<T>): Promise<T>;
+  signal: AbortSignal;
 }
 
 export interface CodeHandlerOptions {
@@ -33,6 +35,11 @@ export interface CodeHandlerOptions {
   logger: Logger;
   /** The language model; default: one created from the config on first use and kept. */
   model?: () => Promise<LanguageModel>;
+  /**
+   * Sends the result to the chat a task came from (`payload.reply`): the channel layer provides it where
+   * adapters exist. Without it, such a task's result is only recorded.
+   */
+  reply?: (r: CodeRunReply) => Promise<void>;
 }
 
 /** What the handler uses of the task layer's handler context. */
@@ -69,9 +76,9 @@ export async function createCodeHandler(o: CodeHandlerOptions): Promise<CodeHand
     });
   const sandbox = createSandbox(o.config, o.logger);
   return async (ctx) => {
-    const { task, project } = ctx.task.payload;
+    const { task, project, reply } = ctx.task.payload;
     if (typeof task !== 'string' || task.trim() === '') throw new Error('a code task needs a "task" string');
-    return ctx.once('run', async () => {
+    const json = await ctx.once('run', async () => {
       const result = await runCodeTask(o.config, {
         task,
         model: await getModel(),
@@ -83,5 +90,9 @@ export async function createCodeHandler(o: CodeHandlerOptions): Promise<CodeHand
       });
       return resultJson(result);
     });
+    if (reply && o.reply) await o.reply({ target: reply, result: json, once: ctx.once, signal: ctx.signal });
+    else if (reply)
+      ctx.logger.warn({ channel: reply.channel }, 'no channel here to send the coding result to');
+    return json;
   };
 }

@@ -16,6 +16,11 @@ export interface CommandContext {
   message: InboundMessage;
   ref: ConversationRef;
   conversations: ConversationStore;
+  /**
+   * Starts a coding task for this message (the gateway provides it): the text after the command, whole;
+   * answers what the user is told.
+   */
+  startCode?: (task: string) => Promise<string>;
 }
 
 /** A chat command: its menu entry and what it answers. Adding a command is adding one of these. */
@@ -28,6 +33,7 @@ export const HELP_TEXT = [
   '/new starts a new conversation.',
   '/voice auto|always|never chooses when I answer with a voice note (auto: when you spoke).',
   '/lang en|fr|de|… sets your language; /lang auto detects it.',
+  '/code TASK does a coding task in a sandbox and sends back a summary and the changes.',
 ].join('\n');
 
 /** "/voice@JuneBot always" → { name: 'voice', args: ['always'] }; undefined for non-commands. */
@@ -80,7 +86,23 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
       return `Language set to ${lang}.`;
     },
   },
+  {
+    command: 'code',
+    description: 'Do a coding task in a sandbox, e.g. /code write a script that …',
+    run: ({ message, startCode }) => {
+      const task = commandRest(message.text);
+      if (!task)
+        return 'Tell me what to build or fix after /code, e.g. /code write a script that renames my photos by date.';
+      if (!startCode) return 'Coding tasks cannot be started from here.';
+      return startCode(task);
+    },
+  },
 ];
+
+/** The text after "/code" (newlines kept), or '' when there is none. */
+export function commandRest(text: string | undefined): string {
+  return /^\/[A-Za-z0-9_]+(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text?.trim() ?? '')?.[1]?.trim() ?? '';
+}
 
 /** The commands menu that platforms publish (Telegram's setMyCommands, Discord's slash commands). */
 export const COMMANDS: CommandInfo[] = CHAT_COMMANDS.map(({ command, description }) => ({

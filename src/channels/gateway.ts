@@ -12,6 +12,7 @@
  *   then the message becomes a durable task (deduplicated by platform message id) BEFORE the adapter
  *   acknowledges the update to the platform, so nothing accepted is ever lost.
  */
+import { CODE_CAPABILITY, CODE_TASK_KIND, type CodeTaskPayload } from '../agent/code-contract.js';
 import type { Logger } from '../observability/logger.js';
 import { currentTraceparent } from '../observability/trace-context.js';
 import { withSpan } from '../observability/tracing.js';
@@ -78,6 +79,9 @@ const MAX_COUNTED = 10_000;
 export const RATE_LIMITED_TEXT =
   "You're sending messages faster than I can answer. Please slow down and try again in a minute.";
 export const UNSUPPORTED_TEXT = 'I can only understand text and voice or audio messages for now.';
+export const NO_CODE_WORKER_TEXT =
+  'No worker here can run coding tasks right now (none serves the "code" capability). ' +
+  'Ask the owner to start one with JUNE_WORKER_CAPABILITIES including code.';
 export const OWNER_PAIRED_TEXT = "Welcome! You're my owner now. Send me a voice message or type to start.";
 
 const reply = (reason: ReplyReason, text: string): AcceptOutcome => ({ kind: 'reply', reason, text });
@@ -128,6 +132,7 @@ export class ChannelGateway {
         message: msg,
         ref,
         conversations: this.deps.conversations,
+        startCode: (task) => this.startCode(msg, task, log),
       });
       return reply('command', text);
     }
@@ -179,6 +184,27 @@ export class ChannelGateway {
     this.counted.delete(messageKey);
     log.info({ taskId, audio: Boolean(audio) }, 'message accepted');
     return { kind: 'accepted', taskId };
+  }
+
+  /**
+   * `/code TASK`: an `agent.code` task carrying where the reply goes, when a worker serves `code`.
+   * Deduplicated by the platform message id, like a turn.
+   */
+  private async startCode(msg: InboundMessage, task: string, log: Logger): Promise<string> {
+    const workers = await this.deps.queue.listWorkers();
+    if (!workers.some((w) => w.capabilities.includes(CODE_CAPABILITY))) {
+      log.info('a coding task was asked for, but no worker serves the code capability');
+      return NO_CODE_WORKER_TEXT;
+    }
+    const payload: CodeTaskPayload = { task, reply: replyTarget(msg) };
+    const taskId = await this.deps.queue.enqueue({
+      kind: CODE_TASK_KIND,
+      capability: CODE_CAPABILITY,
+      payload,
+      idempotencyKey: `code:${msg.channel}:${msg.chatId}:${msg.messageId}`,
+    });
+    log.info({ taskId }, 'coding task accepted');
+    return `On it (task ${taskId}). I'll send a summary and the changes when I'm done; /cancel stops it.`;
   }
 
   /** What a stranger in a private chat is told, if anything: the owner's welcome, a code, or a refusal. */

@@ -51,6 +51,13 @@ export interface VoiceNote {
   durationSec: number;
 }
 
+/** A file sent as an attachment (a coding run's diff). */
+export interface OutboundDocument {
+  data: Buffer;
+  fileName: string;
+  mimeType: string;
+}
+
 export type Activity = 'typing' | 'record_voice';
 
 export interface ChannelLimits {
@@ -83,4 +90,6 @@ export interface ChannelAdapter {
   sendText(target: ReplyTarget, text: string): Promise<void>;
   sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void>;
   sendActivity(target: ReplyTarget, activity: Activity): Promise<void>;
+  /** Sends a file (Telegram sendDocument, a Discord file); a channel without it gets the text only. */
+  sendDocument?(target: ReplyTarget, doc: OutboundDocument, caption?: string): Promise<void>;
 }

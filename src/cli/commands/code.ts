@@ -7,6 +7,8 @@ import { CODE_CAPABILITY, CODE_TASK_KIND, createCodeHandler } from '../../agent/
 import { resultJson, runCodeTask } from '../../agent/code-task.js';
 import { formatTrajectory, readTrajectory } from '../../agent/trajectory.js';
 import { applyRun, openRunDir, runDiff } from '../../agent/workspace.js';
+import { codeReplySender } from '../../channels/code-reply.js';
+import type { ChannelAdapter } from '../../channels/types.js';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { createLanguageModel } from '../../providers/factory.js';
@@ -21,9 +23,11 @@ export async function addCodeCapability(
   handlers: HandlerRegistry,
   config: JuneConfig,
   logger: Logger,
+  adapter?: (name: string) => ChannelAdapter | undefined,
 ): Promise<void> {
   if (!config.workerCapabilities.includes(CODE_CAPABILITY)) return;
-  const handler = await createCodeHandler({ config, logger });
+  const reply = adapter ? codeReplySender(adapter, logger) : undefined;
+  const handler = await createCodeHandler({ config, logger, ...(reply ? { reply } : {}) });
   if (handler) handlers.register(CODE_TASK_KIND, CODE_CAPABILITY, handler);
 }
 

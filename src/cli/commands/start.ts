@@ -38,7 +38,7 @@ export function register(program: Command): void {
       shutdown.add('task queue', () => queue.close());
       const runtime = await startChannelRuntime({ config, queue, logger });
       shutdown.add('channels', () => runtime.stop());
-      await addCodeCapability(runtime.handlers, config, logger);
+      await addCodeCapability(runtime.handlers, config, logger, (n) => runtime.adapters.get(n));
       let web: { url: string; close(): Promise<void> } | undefined;
       if (config.web) {
         const { startWebServer } = await import('../../web/server.js');

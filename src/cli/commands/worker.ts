@@ -75,7 +75,7 @@ export function register(program: Command): void {
         adapters: [...(await configuredAdapters(config, logger)), web],
       });
       shutdown.add('channels', () => runtime.stop());
-      await addCodeCapability(runtime.handlers, config, logger);
+      await addCodeCapability(runtime.handlers, config, logger, (n) => runtime.adapters.get(n));
       const metrics = taskMetrics();
       const server = opts.metricsPort !== undefined ? await serveMetrics(port(opts.metricsPort)) : undefined;
       if (server) shutdown.add('metrics', () => server.close());
