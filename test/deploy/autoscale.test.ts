@@ -64,6 +64,19 @@ const worker = (name: string, capabilities: string, concurrency: number, state: 
     NetworkSettings: { Networks: { june_default: { Aliases: ['june-worker', name] } } },
   });
 
+/**
+ * Waits until the scrape shows `sample` (June's queue gauges read the queue at most once a second, so a
+ * task enqueued right after a scrape shows up in the next snapshot, not at once).
+ */
+async function scrapeShows(sample: RegExp): Promise<void> {
+  for (let i = 0; ; i++) {
+    const text = await (await fetch(metricsUrl)).text();
+    if (sample.test(text)) return;
+    if (i > 300) throw new Error(`the metrics never showed ${sample}:\n${text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const autoscale = (...args: string[]) =>
   execJune(
     ['autoscale', '--once', '--metrics-url', metricsUrl, '--docker-socket', engine.socketPath, ...args],
@@ -198,6 +211,7 @@ describe('june autoscale on a Docker host', { timeout: 180_000 }, () => {
 
     // new work again: the stopped copies start again, nothing is created
     await Promise.all(Array.from({ length: 6 }, () => queue.enqueue({ kind: 'test', capability: 'voice' })));
+    await scrapeShows(/^june_tasks_new\{capability="voice"\} 6$/m);
     engine.requests.length = 0;
     const up = await autoscale('--limit', 'code=0:3');
     expect(up.stdout).toMatch(/^voice: 1 → 2 \(up\)/m);
@@ -207,6 +221,7 @@ describe('june autoscale on a Docker host', { timeout: 180_000 }, () => {
 
   it('scales a pool from zero, starting its stopped worker', async () => {
     await queue.enqueue({ kind: 'test', capability: 'code' });
+    await scrapeShows(/^june_tasks_new\{capability="code"\} 1$/m);
     engine.requests.length = 0;
     const r = await autoscale('--limit', 'code=0:3', '--limit', 'voice=1:2');
     expect(r.stdout).toMatch(
