@@ -115,6 +115,28 @@ export function routeMethod(
         }),
       );
     }
+    case 'sendDocument': {
+      if (!chatId) return apiError(res, 400, 'Bad Request: chat_id is empty');
+      const upload = files.document;
+      if (!upload) return apiError(res, 400, 'Bad Request: there is no document in the request');
+      const caption = typeof params.caption === 'string' ? params.caption : undefined;
+      if (caption !== undefined && caption.length > 1024)
+        return apiError(res, 400, 'Bad Request: message caption is too long');
+      const stored = state.addFile(upload.data, 'txt');
+      return apiOk(
+        res,
+        sentMessage({
+          document: {
+            file_id: stored.fileId,
+            file_unique_id: stored.uniqueId,
+            file_name: upload.filename ?? 'document',
+            mime_type: upload.contentType ?? 'application/octet-stream',
+            file_size: stored.data.length,
+          },
+          ...(caption ? { caption } : {}),
+        }),
+      );
+    }
     case 'getFile': {
       const file = typeof params.file_id === 'string' ? state.files.get(params.file_id) : undefined;
       if (!file) return apiError(res, 400, 'Bad Request: invalid file_id');

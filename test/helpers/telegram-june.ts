@@ -6,6 +6,8 @@
  */
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import { CODE_CAPABILITY, CODE_TASK_KIND, createCodeHandler } from '../../src/agent/code-handler.js';
+import { codeReplySender } from '../../src/channels/code-reply.js';
 import { startChannelRuntime, type ChannelRuntime } from '../../src/channels/runtime.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { JuneConfig } from '../../src/config/schema.js';
@@ -48,6 +50,8 @@ export interface StartJuneOptions {
   env?: Record<string, string>;
   concurrency?: number;
   logger?: Logger;
+  /** Also serve the `code` capability (the coding agent in the configured sandbox, replying to chats). */
+  code?: boolean;
 }
 
 export async function startJune(options: StartJuneOptions): Promise<JuneUnderTest> {
@@ -89,13 +93,22 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
     // the engines belong to the test file, which closes them once at the end
     pipeline: fixedPipeline(pipeline),
   });
+  if (options.code) {
+    const handler = await createCodeHandler({
+      config,
+      logger,
+      reply: codeReplySender((n) => runtime.adapters.get(n), logger),
+    });
+    if (!handler) throw new Error('no working sandbox here: cannot serve the code capability');
+    registry.register(CODE_TASK_KIND, CODE_CAPABILITY, handler);
+  }
   const workers = await startWorkers({
     queue,
     config,
     registry,
     logger,
     metrics: false,
-    capabilities: ['voice', 'chat'],
+    capabilities: options.code ? ['voice', 'chat', CODE_CAPABILITY] : ['voice', 'chat'],
     concurrency: options.concurrency ?? 2,
     idlePollMs: 200,
     drainTimeoutMs: 5000,

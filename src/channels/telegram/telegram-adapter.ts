@@ -23,6 +23,7 @@ import type {
   ChannelLimits,
   InboundAttachment,
   InboundMessage,
+  OutboundDocument,
   ReplyTarget,
   VoiceNote,
 } from '../types.js';
@@ -260,6 +261,10 @@ export class TelegramAdapter implements ChannelAdapter {
 
   sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void> {
     return this.sender.sendVoice(target, voice, caption);
+  }
+
+  sendDocument(target: ReplyTarget, doc: OutboundDocument, caption?: string): Promise<void> {
+    return this.sender.sendDocument(target, doc, caption);
   }
 
   sendActivity(target: ReplyTarget, activity: Activity): Promise<void> {

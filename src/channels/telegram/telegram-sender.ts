@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Api, InputFile } from 'grammy';
 import { AudioError } from '../../util/errors.js';
 import { ChannelError } from '../errors.js';
-import type { Activity, InboundAttachment, ReplyTarget, VoiceNote } from '../types.js';
+import type { Activity, InboundAttachment, OutboundDocument, ReplyTarget, VoiceNote } from '../types.js';
 import { downloadFile } from './telegram-download.js';
 import { toChannelError } from './telegram-errors.js';
 import { TELEGRAM } from './telegram-message.js';
@@ -53,6 +53,16 @@ export class TelegramSender {
       api.sendVoice(target.chatId, new lib.InputFile(voice.data, 'reply.ogg'), {
         // Telegram wants whole seconds; a sub-second reply still shows as 0:01
         duration: Math.max(1, Math.round(voice.durationSec)),
+        ...(caption ? { caption } : {}),
+        ...replyTo(target),
+      }),
+    );
+  }
+
+  async sendDocument(target: ReplyTarget, doc: OutboundDocument, caption?: string): Promise<void> {
+    const { lib } = await this.client();
+    await this.call('sendDocument', (api) =>
+      api.sendDocument(target.chatId, new lib.InputFile(doc.data, doc.fileName), {
         ...(caption ? { caption } : {}),
         ...replyTo(target),
       }),
