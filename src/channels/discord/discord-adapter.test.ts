@@ -127,6 +127,23 @@ describe('sending, without logging in', () => {
     expect(caption).toMatchObject({ content: 'the caption', flags: 0 });
   });
 
+  it('sends a document as the message file (files[0] multipart) with its caption', async () => {
+    const a = await adapter();
+    const bob = fake.user('bob');
+    const chatId = fake.dmChannelId(bob);
+    const diff = Buffer.from('--- a/hi.sh\n+++ b/hi.sh\n+echo hi\n');
+    await a.sendDocument(
+      { channel: 'discord', chatId, userId: bob.id },
+      { data: diff, fileName: 'run-1.diff', mimeType: 'text/x-diff' },
+      'The changes',
+    );
+    const [doc] = fake.sent(chatId);
+    expect(doc).toMatchObject({ content: 'The changes', flags: 0 });
+    expect(doc!.files).toHaveLength(1);
+    expect(doc!.files[0]).toMatchObject({ name: 'run-1.diff', contentType: 'text/x-diff' });
+    expect(doc!.files[0]!.data.equals(diff)).toBe(true);
+  });
+
   it('downloads attachments, asking for a fresh URL once the signed one expired', async () => {
     const a = await adapter();
     const carol = fake.user('carol');

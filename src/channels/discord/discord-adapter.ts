@@ -22,6 +22,7 @@ import type {
   ChannelLimits,
   InboundAttachment,
   InboundMessage,
+  OutboundDocument,
   ReplyTarget,
   VoiceNote,
 } from '../types.js';
@@ -302,6 +303,10 @@ class DiscordAdapter implements ChannelAdapter {
 
   sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void> {
     return this.sender.sendVoice(target, voice, caption);
+  }
+
+  sendDocument(target: ReplyTarget, doc: OutboundDocument, caption?: string): Promise<void> {
+    return this.sender.sendDocument(target, doc, caption);
   }
 
   /** Discord has only "typing…"; it shows for ten seconds or until the bot's next message. */

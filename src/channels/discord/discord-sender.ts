@@ -13,7 +13,7 @@ import type { REST, RawFile } from 'discord.js';
 import type { Logger } from '../../observability/logger.js';
 import { describeError } from '../../util/errors.js';
 import { ChannelError, RateLimitedError } from '../errors.js';
-import type { InboundAttachment, ReplyTarget, VoiceNote } from '../types.js';
+import type { InboundAttachment, OutboundDocument, ReplyTarget, VoiceNote } from '../types.js';
 import { DISCORD_CHANNEL, IS_VOICE_MESSAGE } from './inbound.js';
 import { voiceMessageMeta, type VoiceMessageMeta } from './voice-waveform.js';
 
@@ -87,6 +87,20 @@ export class DiscordSender {
       );
     }
     if (caption?.trim()) await this.sendText(target, caption);
+  }
+
+  /** A file as the message's only attachment (files[0] in the multipart body), with an optional caption. */
+  async sendDocument(target: ReplyTarget, doc: OutboundDocument, caption?: string): Promise<void> {
+    await this.call('send a file', () =>
+      this.rest.post(this.djs.Routes.channelMessages(target.chatId), {
+        body: {
+          ...(caption ? { content: caption } : {}),
+          allowed_mentions: ALLOWED_MENTIONS,
+          ...reference(target),
+        },
+        files: [{ name: doc.fileName, data: doc.data, contentType: doc.mimeType } satisfies RawFile],
+      }),
+    );
   }
 
   async sendTyping(target: ReplyTarget): Promise<void> {
