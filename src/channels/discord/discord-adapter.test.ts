@@ -132,7 +132,7 @@ describe('sending, without logging in', () => {
     const bob = fake.user('bob');
     const chatId = fake.dmChannelId(bob);
     const diff = Buffer.from('--- a/hi.sh\n+++ b/hi.sh\n+echo hi\n');
-    await a.sendDocument(
+    await a.sendDocument!(
       { channel: 'discord', chatId, userId: bob.id },
       { data: diff, fileName: 'run-1.diff', mimeType: 'text/x-diff' },
       'The changes',
