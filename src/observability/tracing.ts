@@ -71,7 +71,11 @@ export async function inSpan<T>(
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const span = startSpan(name, parent, attributes);
+  return runInSpan(startSpan(name, parent, attributes), fn);
+}
+
+/** Runs `fn` with `span`: OK on success, the error recorded on failure, and the span always ended. */
+async function runInSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
     const result = await fn(span);
     span.setStatus({ code: SpanStatusCode.OK });
@@ -96,18 +100,7 @@ export function withSpan<T>(
   parent: Context = context.active(),
 ): Promise<T> {
   const span = getTracer().startSpan(name, { attributes }, parent);
-  return context.with(trace.setSpan(parent, span), async () => {
-    try {
-      const result = await fn(span);
-      span.setStatus({ code: SpanStatusCode.OK });
-      return result;
-    } catch (err) {
-      recordSpanError(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return context.with(trace.setSpan(parent, span), () => runInSpan(span, fn));
 }
 
 export function recordSpanError(span: Span, err: unknown): void {

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runContained } from './contained.js';
+import { containedLimits, runContained } from './contained.js';
 import { baseEnv, limitsFor, prlimitPrefix, type SandboxLimits } from './limits.js';
 import { SandboxError, type ExecOptions, type ExecResult, type Sandbox } from './types.js';
 import { openRunCgroup } from './cgroup.js';
@@ -78,15 +78,7 @@ export class BubblewrapSandbox implements Sandbox {
     ];
     return runContained(
       { argv, env: OUTER_ENV, cwd: '/', measure: true, ...(cgroup ? { cgroup } : {}) },
-      {
-        timeoutMs: limits.timeoutMs,
-        workspace,
-        diskLimitBytes: limits.diskMb * 1024 * 1024,
-        outputHeadBytes: Math.floor(limits.outputBytes / 2),
-        outputTailBytes: Math.ceil(limits.outputBytes / 2),
-        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
+      containedLimits(limits, workspace, options),
     ).catch((err: unknown) => {
       throw new SandboxError(`bwrap could not be started: ${(err as Error).message}`, undefined, err);
     });

@@ -15,7 +15,8 @@ import path from 'node:path';
 import type { RunCgroup } from './cgroup.js';
 import { diskUsage } from './disk-usage.js';
 import { OutputCap } from './output-cap.js';
-import type { ExecResult, KilledBy } from './types.js';
+import type { SandboxLimits } from './limits.js';
+import type { ExecOptions, ExecResult, KilledBy } from './types.js';
 
 export interface ContainedPlan {
   /** The backend's command line: binary first. */
@@ -42,6 +43,23 @@ export interface ContainedLimits {
   outputTailBytes: number;
   stdin?: string;
   signal?: AbortSignal;
+}
+
+/** The run limits every backend derives the same way from an exec's limits, workspace and options. */
+export function containedLimits(
+  limits: Pick<SandboxLimits, 'timeoutMs' | 'diskMb' | 'outputBytes'>,
+  workspace: string,
+  options: Pick<ExecOptions, 'stdin' | 'signal'>,
+): ContainedLimits {
+  return {
+    timeoutMs: limits.timeoutMs,
+    workspace,
+    diskLimitBytes: limits.diskMb * 1024 * 1024,
+    outputHeadBytes: Math.floor(limits.outputBytes / 2),
+    outputTailBytes: Math.ceil(limits.outputBytes / 2),
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 }
 
 const TIME_BIN = '/usr/bin/time';

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { runContained } from './contained.js';
+import { containedLimits, runContained } from './contained.js';
 import { baseEnv, limitsFor, type SandboxLimits } from './limits.js';
 import { SandboxError, type ExecOptions, type ExecResult, type Sandbox } from './types.js';
 import { handWorkspaceTo, runningAsRoot } from './workspace-owner.js';
@@ -65,15 +65,7 @@ export class DockerSandbox implements Sandbox {
         measure: false,
         onKill: () => dockerKill(name, this.clientEnv),
       },
-      {
-        timeoutMs: limits.timeoutMs,
-        workspace,
-        diskLimitBytes: limits.diskMb * 1024 * 1024,
-        outputHeadBytes: Math.floor(limits.outputBytes / 2),
-        outputTailBytes: Math.ceil(limits.outputBytes / 2),
-        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
+      containedLimits(limits, workspace, options),
     );
   }
 }

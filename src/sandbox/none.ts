@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import { openRunCgroup } from './cgroup.js';
-import { runContained } from './contained.js';
+import { containedLimits, runContained } from './contained.js';
 import { baseEnv, limitsFor, prlimitPrefix, type SandboxLimits } from './limits.js';
 import { SandboxError, type ExecOptions, type ExecResult, type Sandbox } from './types.js';
 import { handWorkspaceTo, runningAsRoot } from './workspace-owner.js';
@@ -42,15 +42,7 @@ export class UnsandboxedRunner implements Sandbox {
         ...(cgroup ? { cgroup } : {}),
         ...(uid !== undefined ? { uid, gid: uid } : {}),
       },
-      {
-        timeoutMs: limits.timeoutMs,
-        workspace,
-        diskLimitBytes: limits.diskMb * 1024 * 1024,
-        outputHeadBytes: Math.floor(limits.outputBytes / 2),
-        outputTailBytes: Math.ceil(limits.outputBytes / 2),
-        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
+      containedLimits(limits, workspace, options),
     ).catch((err: unknown) => {
       throw new SandboxError(`the command could not be started: ${(err as Error).message}`, undefined, err);
     });
