@@ -204,7 +204,7 @@ export class ChannelGateway {
       idempotencyKey: `code:${msg.channel}:${msg.chatId}:${msg.messageId}`,
     });
     log.info({ taskId }, 'coding task accepted');
-    return `On it (task ${taskId}). I'll send a summary and the changes when I'm done; /cancel stops it.`;
+    return `On it (task ${taskId}). I'll send a summary and the changes when I'm done.`;
   }
 
   /** What a stranger in a private chat is told, if anything: the owner's welcome, a code, or a refusal. */
