@@ -92,7 +92,12 @@ describe.each(['sqlite', 'bullmq'] as const)('an LLM server restart on %s', (que
       );
 
       expect(texts()).toEqual([OUTAGE_NOTICE, ...QUESTIONS.map(echoAnswer)]);
-      const tasks = await june.tasks();
+      // the last reply can arrive before its task is recorded completed: wait for the record, not a race
+      let tasks = await june.tasks();
+      for (let i = 0; i < 300 && tasks.some((t) => t.state === 'active'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        tasks = await june.tasks();
+      }
       expect(tasks).toHaveLength(QUESTIONS.length);
       expect(tasks.map((t) => t.state)).toEqual(QUESTIONS.map(() => 'completed'));
       expect(await june.queue.listDead()).toEqual([]);
