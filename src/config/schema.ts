@@ -31,7 +31,12 @@ export const configSchema = z.object({
     .enum(['auto', 'openai', 'llama'])
     .default('auto')
     .describe('LLM provider; auto = openai if JUNE_LLM_BASE_URL is set, else the embedded llama'),
-  tts: z.enum(['espeak-ng', 'openai']).default('espeak-ng').describe('Text-to-speech provider'),
+  tts: z
+    .enum(['auto', 'sherpa', 'espeak-ng', 'openai'])
+    .default('auto')
+    .describe(
+      'Text-to-speech provider; auto = the neural sherpa-onnx voice for the language (downloaded on first use), espeak-ng when it cannot be had',
+    ),
 
   // ----- LLM
   llmBaseUrl: z
@@ -78,6 +83,13 @@ export const configSchema = z.object({
   ttsModel: z.string().default('kokoro').describe('TTS model name sent to the speech server'),
   ttsVoice: z.string().optional().describe('Voice name; default: chosen by language'),
   ttsApiKey: z.string().optional().meta({ secret: true }).describe('API key for the TTS server (secret)'),
+  ttsSherpaModel: z
+    .string()
+    .default('auto')
+    .describe(
+      'sherpa-onnx voice: a model id (kokoro-multi-lang-v1_0, vits-piper-en_US-amy-low, …) or a model directory; auto = chosen by language',
+    ),
+  ttsThreads: int(1, 64).default(1).describe('CPU threads of one sherpa-onnx voice synthesis'),
 
   // ----- storage
   modelsDir: z.string().default(defaultModelsDir).describe('Model cache directory'),
@@ -87,6 +99,11 @@ export const configSchema = z.object({
     .url()
     .default('https://huggingface.co')
     .describe('Hugging Face (or mirror) base URL that model downloads come from'),
+  modelReleaseBaseUrl: z
+    .string()
+    .url()
+    .default('https://github.com')
+    .describe('GitHub (or mirror) base URL that sherpa-onnx model archives come from'),
   offline: bool.default(false).describe('Never download models; fail with a clear message instead'),
 
   // ----- audio limits
