@@ -31,7 +31,8 @@ export interface CodeTaskOptions {
   sandbox?: Sandbox;
   logger?: Logger;
   signal?: AbortSignal;
-  onProgress?: (p: AgentProgress) => void;
+  /** Each step's progress, with the run's id (so a web view can read the run directory as it grows). */
+  onProgress?: (p: AgentProgress & { runId: string }) => void;
 }
 
 export async function runCodeTask(config: JuneConfig, o: CodeTaskOptions): Promise<AgentResult> {
@@ -47,7 +48,7 @@ export async function runCodeTask(config: JuneConfig, o: CodeTaskOptions): Promi
     temperature: config.llmTemperature,
     ...(o.logger ? { logger: o.logger } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.onProgress ? { onProgress: (p: AgentProgress) => o.onProgress?.({ ...p, runId: run.id }) } : {}),
   });
 }
 
