@@ -10,6 +10,7 @@ export type ApiErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
+  | 'conflict'
   | 'request_timeout'
   | 'payload_too_large'
   | 'uri_too_long'
@@ -26,6 +27,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  conflict: 409,
   request_timeout: 408,
   payload_too_large: 413,
   uri_too_long: 414,

@@ -24,6 +24,7 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { audioRoutes } from './routes/audio.js';
+import { codeRoutes } from './routes/code.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
@@ -146,6 +147,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     ...taskEventRoutes(deps),
     ...audioRoutes(deps),
     ...conversationRoutes(deps),
+    ...codeRoutes(deps),
     ...adminRoutes(deps),
   ];
   let openapi: unknown;

@@ -4,6 +4,7 @@
  * Errors show users only the sentence written for them; the internal detail is for admins.
  */
 import type { z } from 'zod';
+import { CODE_TASK_KIND, type CodeTaskPayload } from '../agent/code-contract.js';
 import type { ChannelTurnPayload } from '../channels/turn-task.js';
 import type { Task, TaskDetail, TaskError as QueueTaskError, TaskEvent } from '../tasks/types.js';
 import { redact } from '../util/redact.js';
@@ -34,7 +35,10 @@ export function resultAudioId(task: Task): string | undefined {
 export function canSee(caller: Caller, task: Task): boolean {
   if (caller.scope === 'admin') return true;
   const m = channelPayload(task)?.message;
-  return m?.channel === WEB_CHANNEL && m.userId === caller.userId;
+  if (m) return m.channel === WEB_CHANNEL && m.userId === caller.userId;
+  // a coding run started from the web (POST /v1/code, or /code typed on the page) names its web user
+  const reply = (task.payload as Partial<CodeTaskPayload> | null | undefined)?.reply;
+  return task.kind === CODE_TASK_KIND && reply?.channel === WEB_CHANNEL && reply.userId === caller.userId;
 }
 
 /** What a user reads when the error carries no sentence of its own. */

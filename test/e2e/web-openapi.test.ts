@@ -100,6 +100,11 @@ describe('/openapi.json', () => {
         'GET /v1/admin/queue',
         'GET /v1/admin/dead-letters',
         'POST /v1/admin/dead-letters/redrive',
+        'POST /v1/code',
+        'GET /v1/code/{id}',
+        'GET /v1/code/{id}/steps',
+        'GET /v1/code/{id}/diff',
+        'POST /v1/code/{id}/cancel',
       ].sort(),
     );
     expect(operation('get', '/health').security).toEqual([]);
