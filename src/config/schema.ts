@@ -271,6 +271,14 @@ export const configSchema = z.object({
   agentProjects: list
     .default([])
     .describe('Directories whose projects the coding agent may copy and patch (june code --workspace)'),
+  agentChatDelegate: bool
+    .default(true)
+    .describe(
+      'Let the chat model start coding tasks itself (a delegate_coding_task tool, offered only while a worker serves the code capability)',
+    ),
+  agentStatusEditMs: int(0)
+    .default(2000)
+    .describe("Least time between two edits of a chat's coding-task status message"),
 
   // ----- observability
   logLevel: z
