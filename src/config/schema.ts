@@ -280,6 +280,32 @@ export const configSchema = z.object({
     .default(2000)
     .describe("Least time between two edits of a chat's coding-task status message"),
 
+  // ----- evaluation (june eval)
+  evalMaxTokens: int(1)
+    .default(4096)
+    .describe('Output tokens one answer may use in june eval --mode completion (models that do not reason)'),
+  evalThinkingMaxTokens: int(1)
+    .default(32_768)
+    .describe('Output tokens one answer of a thinking model may use in june eval (reasoning included)'),
+  evalThinking: z
+    .enum(['auto', 'on', 'off'])
+    .default('auto')
+    .describe(
+      'Whether june eval treats the model as a thinking model (large output budget); auto = by its name (Thinking, R1, QwQ, reasoning)',
+    ),
+  evalPricePromptPerMTok: z.coerce
+    .number()
+    .min(0)
+    .optional()
+    .describe('Price of one million prompt tokens, for the cost june eval reports (unset: no cost)'),
+  evalPriceCompletionPerMTok: z.coerce
+    .number()
+    .min(0)
+    .optional()
+    .describe(
+      'Price of one million completion tokens (reasoning included), for the cost june eval reports (unset: no cost)',
+    ),
+
   // ----- observability
   logLevel: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
