@@ -6,6 +6,7 @@
 // with the same Idempotency-Key, once June answers again; a failed answer gets a Retry button.
 
 import { api, ApiError, audioUrl, follow, UNREACHABLE } from './api.js';
+import { codeTask, startCodeRun } from './code.js';
 import { setupConversations } from './conversations.js';
 import { markdownReady, renderMarkdown } from './markdown.js';
 import { extensionFor, holdToTalk } from './recorder.js';
@@ -303,6 +304,13 @@ export function setupChat({ settings, isAdmin }) {
   }
 
   function sendText(text) {
+    // `/code TASK` starts a coding run, shown with its steps (see code.js)
+    const task = codeTask(text);
+    if (task !== undefined) {
+      empty.hidden = true;
+      void startCodeRun(turns, { task, conversation: conversations.current() });
+      return;
+    }
     const turn = addTurn(text);
     turn.speaks = settings.speakText();
     const json = { text, conversation: conversations.current() };
