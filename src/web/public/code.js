@@ -22,10 +22,14 @@ const el = (tag, className, text) => {
   return e;
 };
 
+// a request error names its field for API users ("body.task: …"); the page shows the sentence only
 const plainError = (err) =>
   err?.code === UNREACHABLE
     ? "Can't reach June. Try again when it is back."
-    : err?.userMessage || err?.message || 'Something went wrong. Please try again.';
+    : (err?.userMessage || err?.message || 'Something went wrong. Please try again.').replace(
+        /^body\.\w+: /,
+        '',
+      );
 
 /** A diff as lines, each marked added, removed, a hunk header or a file header (text only). */
 function diffView(diff) {
@@ -55,12 +59,14 @@ function fold(className, summary, body, open = false) {
   return d;
 }
 
-function callView(call) {
-  const out = el('pre', 'output', call.output ?? '(running…)');
+/** One tool call; `ended`: the run is over, so a call without output was stopped. */
+function callView(call, ended) {
+  const pending = ended ? 'stopped' : 'running…';
+  const out = el('pre', 'output', call.output ?? `(${pending})`);
   if (call.command !== undefined) {
     const usage =
       call.exitCode === undefined
-        ? 'running…'
+        ? pending
         : `${call.timedOut ? 'timed out' : `exit ${call.exitCode}`}${call.wallMs !== undefined ? ` · ${call.wallMs} ms` : ''}`;
     const exit = el('span', `exit ${call.ok === false ? 'bad' : 'good'}`, usage);
     return fold('call command', [el('code', 'cmd', `$ ${call.command}`), exit], out);
@@ -71,7 +77,7 @@ function callView(call) {
   return fold('call', [label], out);
 }
 
-function stepView(step) {
+function stepView(step, ended) {
   const li = el('li', 'code-step');
   li.dataset.step = String(step.step);
   const head = el('p', 'step-head');
@@ -81,7 +87,7 @@ function stepView(step) {
   if (step.error) li.append(el('p', 'step-error', step.error));
   for (const call of step.calls ?? []) {
     if (call.tool === 'finish') continue;
-    li.append(callView(call));
+    li.append(callView(call, ended));
   }
   if (step.diff) li.append(fold('step-diff', 'Changes in this step', diffView(step.diff), true));
   return li;
@@ -148,11 +154,12 @@ export async function startCodeRun(turns, { task, conversation }) {
   let again = false;
   let timer;
   const render = (view) => {
+    const ended = ['completed', 'dead', 'cancelled'].includes(view.state) || view.status !== undefined;
     for (const step of view.steps) {
-      const key = JSON.stringify(step);
+      const key = `${ended}:${JSON.stringify(step)}`;
       const old = shown.get(step.step);
       if (old?.key === key) continue;
-      const node = stepView(step);
+      const node = stepView(step, ended);
       if (old) old.node.replaceWith(node);
       else steps.append(node);
       shown.set(step.step, { key, node });
@@ -265,7 +272,8 @@ export async function startCodeRun(turns, { task, conversation }) {
         end();
         box.dataset.state = 'cancelled';
         status.textContent = 'Cancelled.';
-        void readSteps();
+        // the run records how its last command ended a moment after the task is cancelled
+        void readSteps().then(() => setTimeout(() => void readSteps(), 2000));
         break;
     }
   };
