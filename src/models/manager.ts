@@ -17,7 +17,16 @@ import { downloadFile, type DownloadProgress } from './download.js';
 import { manualInstallHint } from './failures.js';
 import { acquireLock } from './lock.js';
 import { createProgressBar } from './progress.js';
-import { MODELS, findModel, modelUrl, pathEnvVarFor, type ModelEntry, type ModelKind } from './registry.js';
+import { extractArchive, isExtracted } from './archive.js';
+import {
+  MODELS,
+  findModel,
+  modelBaseUrlFor,
+  modelUrl,
+  pathEnvVarFor,
+  type ModelEntry,
+  type ModelKind,
+} from './registry.js';
 import { SharedJobs } from './shared-jobs.js';
 
 export interface ResolveModelOptions {
@@ -37,7 +46,8 @@ export interface ModelListing {
   license: string;
 }
 
-type ModelsConfig = Pick<JuneConfig, 'modelsDir' | 'modelBaseUrl' | 'offline'>;
+type ModelsConfig = Pick<JuneConfig, 'modelsDir' | 'modelBaseUrl' | 'offline'> &
+  Partial<Pick<JuneConfig, 'modelReleaseBaseUrl'>>;
 type DirConfig = Pick<JuneConfig, 'modelsDir'>;
 
 export interface ModelManager {
@@ -65,19 +75,24 @@ export function createModelManager(models: readonly ModelEntry[] = MODELS): Mode
     if (!entry) throw unknownModel(id, models);
     return entry;
   };
-  const modelPath = (config: DirConfig, id: string) =>
-    path.resolve(expandHome(config.modelsDir), requireModel(id).file);
+  // An archive's model is the directory it unpacks into; any other model is its file.
+  const modelPath = (config: DirConfig, id: string) => {
+    const entry = requireModel(id);
+    return path.resolve(expandHome(config.modelsDir), entry.archiveDir ?? entry.file);
+  };
+  const cached = (entry: ModelEntry, where: string) =>
+    entry.archiveDir ? isExtracted(where) : isFile(where);
 
   return {
     modelPath,
-    isModelCached: (config, id) => isFile(modelPath(config, id)),
+    isModelCached: (config, id) => cached(requireModel(id), modelPath(config, id)),
     listModels: (config) =>
       models.map((m) => {
         const file = modelPath(config, m.id);
         return {
           id: m.id,
           kind: m.kind,
-          cached: isFile(file),
+          cached: cached(m, file),
           path: file,
           sizeBytes: m.sizeBytes,
           description: m.description,
@@ -86,7 +101,7 @@ export function createModelManager(models: readonly ModelEntry[] = MODELS): Mode
       }),
     async resolveModel(config, idOrPath, options = {}) {
       const asPath = expandHome(idOrPath);
-      if (isFile(asPath)) return asPath;
+      if (isFile(asPath) || isExtracted(asPath)) return asPath;
       const entry = findModel(idOrPath, models);
       if (entry) return ensureModel(config, entry, modelPath(config, entry.id), options);
       if (looksLikePath(idOrPath))
@@ -113,11 +128,17 @@ async function ensureModel(
   dest: string,
   options: ResolveModelOptions,
 ): Promise<string> {
-  if (isFile(dest)) return dest;
-  const url = modelUrl(config.modelBaseUrl, entry);
+  const done = () => (entry.archiveDir ? isExtracted(dest) : isFile(dest));
+  if (done()) return dest;
+  const url = modelUrl(
+    modelBaseUrlFor({ modelReleaseBaseUrl: 'https://github.com', ...config }, entry),
+    entry,
+  );
+  // An archive downloads next to the directory it unpacks into, and is removed once unpacked.
+  const file = entry.archiveDir ? path.join(path.dirname(dest), entry.file) : dest;
   const pathEnvVar = pathEnvVarFor(entry.kind);
-  if (config.offline) {
-    const hint = manualInstallHint({ label: entry.id, url, dest, pathEnvVar });
+  if (config.offline && !(entry.archiveDir && isFile(file))) {
+    const hint = manualInstallHint({ label: entry.id, url, dest: file, pathEnvVar });
     throw new ModelError(
       'model_offline',
       `Model ${entry.id} is not in the model cache and downloads are turned off (${envNameFor('offline')}=true). ${hint} Or unset ${envNameFor('offline')} to let June download it (${Math.round(entry.sizeBytes / 1e6)} MB).`,
@@ -128,7 +149,7 @@ async function ensureModel(
   const bar = options.onProgress ? undefined : createProgressBar({ label: entry.id });
   return downloads.run(dest, options, async ({ signal, onProgress }) => {
     await fsp.mkdir(path.dirname(dest), { recursive: true });
-    const lock = await acquireLock(dest + '.lock', {
+    const lock = await acquireLock(file + '.lock', {
       signal,
       onWait: (owner) =>
         logger.info(
@@ -137,21 +158,27 @@ async function ensureModel(
         ),
     });
     try {
-      if (isFile(dest)) return dest; // the other process finished it while we waited
+      if (done()) return dest; // the other process finished it while we waited
       logger.info({ model: entry.id, url, dest, bytes: entry.sizeBytes }, `downloading model ${entry.id}`);
-      await downloadFile(url, dest, {
-        sha256: entry.sha256,
-        sha1: entry.sha1,
-        expectedBytes: entry.sizeBytes,
-        onProgress: (p) => {
-          bar?.update(p);
-          onProgress(p);
-        },
-        signal,
-        logger,
-        label: entry.id,
-        pathEnvVar,
-      });
+      if (!isFile(file))
+        await downloadFile(url, file, {
+          sha256: entry.sha256,
+          sha1: entry.sha1,
+          ...(entry.sizeApproximate ? {} : { expectedBytes: entry.sizeBytes }),
+          onProgress: (p) => {
+            bar?.update(p);
+            onProgress(p);
+          },
+          signal,
+          logger,
+          label: entry.id,
+          pathEnvVar,
+        });
+      if (entry.archiveDir) {
+        logger.info({ model: entry.id, dest }, `unpacking model ${entry.id}`);
+        await extractArchive(file, dest, { signal, label: entry.id });
+        await fsp.rm(file, { force: true });
+      }
       logger.info({ model: entry.id, dest }, `model ${entry.id} downloaded`);
       return dest;
     } finally {

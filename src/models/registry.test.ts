@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LLM_MODEL_ID, MODELS, findModel, modelUrl, pathEnvVarFor } from './registry.js';
+import {
+  DEFAULT_LLM_MODEL_ID,
+  MODELS,
+  findModel,
+  modelBaseUrlFor,
+  modelUrl,
+  pathEnvVarFor,
+} from './registry.js';
 
 describe('model registry', () => {
   it('has unique ids and file names, well-formed checksums and sizes', () => {
@@ -34,5 +41,28 @@ describe('model registry', () => {
   it('names the config variables that point at a local copy', () => {
     expect(pathEnvVarFor('whisper')).toBe('JUNE_STT_MODEL');
     expect(pathEnvVarFor('gguf')).toBe('JUNE_LLM_MODEL_PATH');
+  });
+
+  it('points the sherpa-onnx voices at the k2-fsa release archives, without invented checksums', () => {
+    const config = { modelBaseUrl: 'https://huggingface.co', modelReleaseBaseUrl: 'https://github.com' };
+    const voices = MODELS.filter((m) => m.kind === 'sherpa-tts');
+    for (const family of ['kokoro-', 'vits-piper-', 'matcha-', 'vocos-'])
+      expect(
+        voices.some((m) => m.id.startsWith(family)),
+        family,
+      ).toBe(true);
+    for (const m of voices) {
+      const url = new URL(modelUrl(modelBaseUrlFor(config, m), m));
+      expect(url.protocol).toBe('https:');
+      expect(url.host).toBe('github.com');
+      expect(url.pathname).toMatch(
+        /^\/k2-fsa\/sherpa-onnx\/releases\/download\/(tts-models\/[\w.-]+\.tar\.bz2|vocoder-models\/[\w.-]+\.onnx)$/,
+      );
+      if (m.archiveDir) expect(m.file).toBe(`${m.archiveDir}.tar.bz2`);
+      // No checksum is published beside these archives; none may be made up.
+      expect(m.sha256 ?? m.sha1).toBeUndefined();
+      expect(m.sizeApproximate).toBe(true);
+    }
+    expect(pathEnvVarFor('sherpa-tts')).toBe('JUNE_TTS_SHERPA_MODEL');
   });
 });

@@ -7,8 +7,12 @@
  * then logs that verification was skipped.
  */
 import { envNameFor } from '../config/schema.js';
+import { TTS_MODELS } from './registry-tts.js';
 
-export type ModelKind = 'whisper' | 'gguf';
+export type ModelKind = 'whisper' | 'gguf' | 'sherpa-tts';
+
+/** Where a model's `url` path points: Hugging Face (config.modelBaseUrl) or GitHub releases (config.modelReleaseBaseUrl). */
+export type ModelSource = 'huggingface' | 'github-release';
 
 export interface ModelEntry {
   /** The name users type: `JUNE_STT_MODEL=base.en`, `june models pull qwen3-0.6b`. */
@@ -21,6 +25,15 @@ export interface ModelEntry {
   sha256?: string;
   sha1?: string;
   sizeBytes: number;
+  /**
+   * True when `sizeBytes` is an approximate figure (no byte-exact size is published or known here): it is
+   * shown to users but not enforced by the downloader. Default false: the size is exact and checked.
+   */
+  sizeApproximate?: boolean;
+  /** Default "huggingface". */
+  source?: ModelSource;
+  /** The file is a .tar.bz2 archive that unpacks into this directory inside config.modelsDir. */
+  archiveDir?: string;
   description: string;
   license: string;
 }
@@ -92,6 +105,7 @@ export const MODELS: readonly ModelEntry[] = [
     description: 'Qwen3 1.7B, 8-bit: better answers than 0.6B, needs about 2.5 GB of memory',
     license: 'Apache-2.0',
   },
+  ...TTS_MODELS,
 ];
 
 /** The GGUF the embedded llama provider uses when config.llmModelPath is not set. */
@@ -122,5 +136,14 @@ export function modelUrl(baseUrl: string, entry: ModelEntry): string {
 
 /** The environment variable a user sets to point June at a local copy of a model of this kind. */
 export function pathEnvVarFor(kind: ModelKind): string {
+  if (kind === 'sherpa-tts') return envNameFor('ttsSherpaModel');
   return kind === 'whisper' ? envNameFor('sttModel') : envNameFor('llmModelPath');
+}
+
+/** The base URL an entry's `url` is below: config.modelReleaseBaseUrl for GitHub releases, else config.modelBaseUrl. */
+export function modelBaseUrlFor(
+  config: { modelBaseUrl: string; modelReleaseBaseUrl: string },
+  entry: ModelEntry,
+): string {
+  return entry.source === 'github-release' ? config.modelReleaseBaseUrl : config.modelBaseUrl;
 }
