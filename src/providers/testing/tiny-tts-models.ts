@@ -1,0 +1,238 @@
+/**
+ * Tiny text-to-speech models for tests: the real sherpa-onnx load → phonemize → ONNX run path, with
+ * models the tests write themselves (no model hub is reachable where the tests run).
+ *
+ * Each model has the input/output signature and the metadata sherpa-onnx reads for its family, and a
+ * made-up body: a few dense layers over the token ids (so longer text costs more time, as with a real
+ * voice) and a tone whose length follows the number of tokens and the length scale (so longer text
+ * gives longer audio). It does not speak words; tests that need intelligible speech use espeak-ng.
+ *
+ * Phonemes come from espeak-ng's data, as for the real Piper/Kokoro voices: the system's
+ * espeak-ng-data is used (Debian: /usr/lib/x86_64-linux-gnu/espeak-ng-data).
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DataType,
+  encodeOnnxModel,
+  floatTensor,
+  int64Tensor,
+  type Node,
+  type OnnxModel,
+  type Tensor,
+} from './onnx-writer.js';
+
+/** Where Debian's espeak-ng keeps its data; sherpa-onnx's built-in espeak-ng reads the same format. */
+export function systemEspeakDataDir(): string | undefined {
+  const candidates = [
+    process.env.JUNE_TEST_ESPEAK_DATA,
+    '/usr/lib/x86_64-linux-gnu/espeak-ng-data',
+    '/usr/lib/aarch64-linux-gnu/espeak-ng-data',
+    '/usr/share/espeak-ng-data',
+  ];
+  return candidates.find((d): d is string => !!d && fs.existsSync(path.join(d, 'phontab')));
+}
+
+/**
+ * Phoneme symbols, one per token id: Piper's pad/bos/eos ("_", "^", "$"), space, punctuation, ASCII
+ * letters and the IPA letters, stress and length marks, combining diacritics and tone arrows that
+ * espeak-ng writes. A phoneme missing from the list is skipped by sherpa-onnx, as with a real voice.
+ */
+export function phonemeSymbols(): string[] {
+  const symbols = ['_', '^', '$', ' ', ...'!\'(),-.:;?"'];
+  const add = (from: number, to: number) => {
+    for (let c = from; c <= to; c++) symbols.push(String.fromCodePoint(c));
+  };
+  add(0x61, 0x7a); // a-z
+  add(0x41, 0x5a); // A-Z
+  add(0xe6, 0xe7); // æ ç
+  symbols.push('ð', 'ø', 'ħ', 'ŋ', 'œ', 'β', 'θ', 'χ', 'ᵻ', '̃');
+  add(0x250, 0x2af); // IPA extensions
+  add(0x2b0, 0x2ff); // modifier letters: ˈ ˌ ː ʰ …
+  add(0x2191, 0x2198); // tone arrows
+  return [...new Set(symbols)];
+}
+
+function tokensTxt(symbols: string[]): string {
+  return symbols.map((s, i) => `${s} ${i}`).join('\n') + '\n';
+}
+
+interface BodyOptions {
+  /** The int64 [1, N] token input. */
+  tokens: string;
+  /** A float scalar tensor: the length scale (1 = normal speed). */
+  lengthScale: string;
+  /** Output samples per token at length scale 1. */
+  hop: number;
+  sampleRate: number;
+  /** Shape of the output: [1, 1, T] (VITS) or [T] (Kokoro). */
+  outputShape: 'b1t' | 't';
+  output: string;
+  /** Dense layers over the tokens: the per-token cost (default 6 of 256 wide). */
+  layers?: number;
+  width?: number;
+}
+
+/** The shared made-up body: dense layers over the tokens, then a tone of length tokens × hop × scale. */
+function body(o: BodyOptions): { nodes: Node[]; initializers: Tensor[] } {
+  const width = o.width ?? 256;
+  const layers = o.layers ?? 6;
+  const rand = seeded(42);
+  const nodes: Node[] = [];
+  const initializers: Tensor[] = [
+    int64Tensor('col_shape', [2], [-1, 1]),
+    floatTensor(
+      'w_in',
+      [1, width],
+      Array.from({ length: width }, () => rand() * 0.01),
+    ),
+    floatTensor('hop', [], [o.hop]),
+    floatTensor('omega', [], [(2 * Math.PI * 220) / o.sampleRate]),
+    floatTensor('amplitude', [], [0.3]),
+    floatTensor('tiny', [], [1e-6]),
+    int64Tensor('one', [1], [1]),
+    int64Tensor('axis_t', [], [o.outputShape === 'b1t' ? 2 : 0]),
+  ];
+  nodes.push(
+    { op: 'Cast', inputs: [o.tokens], outputs: ['tokens_f'], attributes: { to: { kind: 'int', value: 1 } } },
+    { op: 'Reshape', inputs: ['tokens_f', 'col_shape'], outputs: ['tokens_col'] },
+    { op: 'MatMul', inputs: ['tokens_col', 'w_in'], outputs: ['h0'] },
+  );
+  for (let l = 0; l < layers; l++) {
+    initializers.push(
+      floatTensor(
+        `w${l + 1}`,
+        [width, width],
+        Array.from({ length: width * width }, () => (rand() - 0.5) / Math.sqrt(width)),
+      ),
+    );
+    nodes.push(
+      { op: 'MatMul', inputs: [`h${l}`, `w${l + 1}`], outputs: [`m${l + 1}`] },
+      { op: 'Tanh', inputs: [`m${l + 1}`], outputs: [`h${l + 1}`] },
+    );
+  }
+  nodes.push(
+    {
+      op: 'ReduceMean',
+      inputs: [`h${layers}`],
+      outputs: ['hidden'],
+      attributes: { keepdims: { kind: 'int', value: 0 } },
+    },
+    // T = number of tokens × hop × length scale
+    { op: 'Shape', inputs: [o.tokens], outputs: ['tokens_shape'] },
+    { op: 'ReduceProd', inputs: ['tokens_shape'], outputs: ['n_tokens'] },
+    { op: 'Cast', inputs: ['n_tokens'], outputs: ['n_f'], attributes: { to: { kind: 'int', value: 1 } } },
+    { op: 'Mul', inputs: ['n_f', 'hop'], outputs: ['t_hop'] },
+    { op: 'Mul', inputs: ['t_hop', o.lengthScale], outputs: ['t_f'] },
+    { op: 'Cast', inputs: ['t_f'], outputs: ['t_i'], attributes: { to: { kind: 'int', value: 7 } } },
+  );
+  if (o.outputShape === 'b1t') {
+    nodes.push({
+      op: 'Concat',
+      inputs: ['one', 'one', 't_i'],
+      outputs: ['out_shape'],
+      attributes: { axis: { kind: 'int', value: 0 } },
+    });
+  } else {
+    nodes.push({ op: 'Identity', inputs: ['t_i'], outputs: ['out_shape'] });
+  }
+  nodes.push(
+    {
+      op: 'ConstantOfShape',
+      inputs: ['out_shape'],
+      outputs: ['ones'],
+      attributes: { value: { kind: 'tensor', value: floatTensor('value', [1], [1]) } },
+    },
+    { op: 'CumSum', inputs: ['ones', 'axis_t'], outputs: ['ramp'] },
+    { op: 'Mul', inputs: ['ramp', 'omega'], outputs: ['phase'] },
+    { op: 'Sin', inputs: ['phase'], outputs: ['tone'] },
+    { op: 'Mul', inputs: ['tone', 'amplitude'], outputs: ['quiet_tone'] },
+    { op: 'Mul', inputs: ['hidden', 'tiny'], outputs: ['hidden_trace'] },
+    { op: 'Add', inputs: ['quiet_tone', 'hidden_trace'], outputs: [o.output] },
+  );
+  return { nodes, initializers };
+}
+
+export interface TinyVoice {
+  /** The model directory, laid out as in the release archive. */
+  dir: string;
+  sampleRate: number;
+}
+
+export interface TinyPiperOptions {
+  sampleRate?: number;
+  /** espeak-ng voice of the model (metadata "voice"), default en-us. */
+  voice?: string;
+  /** Output samples per token id; default 1024 (so "Hello." lasts about half a second). */
+  hop?: number;
+}
+
+/**
+ * A Piper-shaped VITS voice (as in the vits-piper-* archives): `<dir>/<name>.onnx` with inputs
+ * `input` int64[1,N], `input_lengths` int64[1], `scales` float[3] (noise, length, noise_w) and output
+ * `output` float[1,1,T]; metadata as Piper's export writes it; `tokens.txt`; and `espeak-ng-data`
+ * linked to the system's.
+ */
+export async function writeTinyPiperVoice(dir: string, options: TinyPiperOptions = {}): Promise<TinyVoice> {
+  const sampleRate = options.sampleRate ?? 22_050;
+  await fsp.mkdir(dir, { recursive: true });
+  const { nodes, initializers } = body({
+    tokens: 'input',
+    lengthScale: 'length_scale',
+    hop: options.hop ?? 1024,
+    sampleRate,
+    outputShape: 'b1t',
+    output: 'output',
+  });
+  initializers.push(int64Tensor('idx_length', [], [1]));
+  nodes.unshift({
+    op: 'Gather',
+    inputs: ['scales', 'idx_length'],
+    outputs: ['length_scale'],
+    attributes: { axis: { kind: 'int', value: 0 } },
+  });
+  const model: OnnxModel = {
+    inputs: [
+      { name: 'input', type: DataType.INT64, shape: [1, 'N'] },
+      { name: 'input_lengths', type: DataType.INT64, shape: [1] },
+      { name: 'scales', type: DataType.FLOAT, shape: [3] },
+    ],
+    outputs: [{ name: 'output', type: DataType.FLOAT, shape: [1, 1, 'T'] }],
+    nodes,
+    initializers,
+    metadata: {
+      model_type: 'vits',
+      comment: 'piper',
+      language: 'English',
+      voice: options.voice ?? 'en-us',
+      has_espeak: 1,
+      n_speakers: 1,
+      sample_rate: sampleRate,
+      add_blank: 1,
+      punctuation: '; : , . ! ? ¡ ¿ — … " « » “ ”',
+    },
+  };
+  await fsp.writeFile(path.join(dir, 'tiny-piper.onnx'), encodeOnnxModel(model));
+  await fsp.writeFile(path.join(dir, 'tokens.txt'), tokensTxt(phonemeSymbols()));
+  await linkEspeakData(dir);
+  return { dir, sampleRate };
+}
+
+async function linkEspeakData(dir: string): Promise<void> {
+  const data = systemEspeakDataDir();
+  if (!data)
+    throw new Error('espeak-ng-data not found (install espeak-ng-data, or set JUNE_TEST_ESPEAK_DATA)');
+  const link = path.join(dir, 'espeak-ng-data');
+  await fsp.rm(link, { recursive: true, force: true });
+  await fsp.symlink(data, link);
+}
+
+/** A small deterministic generator, so the models are the same on every run. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
