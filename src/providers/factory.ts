@@ -133,7 +133,25 @@ export async function createTextToSpeech(
     });
   }
   const { EspeakTextToSpeech } = await import('./tts/espeak.js');
-  return new EspeakTextToSpeech({ voice: config.ttsVoice, logger: opts.logger });
+  if (config.tts === 'espeak-ng')
+    return new EspeakTextToSpeech({ voice: config.ttsVoice, logger: opts.logger });
+  // auto / sherpa: the neural voice for the language, espeak-ng (choosing by language) when it cannot be had.
+  const [{ NeuralVoiceWithFallback }, { sherpaVoiceFor }, { obtainSherpaVoice }] = await Promise.all([
+    import('./tts/sherpa-auto.js'),
+    import('./tts/sherpa-voices.js'),
+    import('./tts/sherpa-obtain.js'),
+  ]);
+  return new NeuralVoiceWithFallback({
+    voiceFor: (language) => sherpaVoiceFor(language, config.ttsSherpaModel),
+    obtain: (ref) =>
+      obtainSherpaVoice(config, ref, {
+        logger: opts.logger,
+        ...(opts.progress ? { onProgress: progressCallback(`voice ${ref}`) } : {}),
+      }),
+    fallback: new EspeakTextToSpeech({ logger: opts.logger }),
+    strict: config.tts === 'sherpa',
+    logger: opts.logger,
+  });
 }
 
 export async function createProviders(config: JuneConfig, opts: ProviderFactoryOptions): Promise<Providers> {

@@ -68,7 +68,10 @@ export class SherpaTextToSpeech implements TextToSpeech {
     await this.load();
     const engine = await this.engine!;
     if (isUnspeakable(cleaned)) return { sampleRate: engine.sampleRate, samples: new Float32Array(0) };
-    const sid = this.speakerId(options.voice ?? this.options.speaker, engine.numSpeakers);
+    const sid =
+      options.voice !== undefined
+        ? this.speakerId(options.voice, engine.numSpeakers)
+        : this.defaultSpeaker(engine.numSpeakers);
     return this.generate(engine, cleaned, sid, signal);
   }
 
@@ -158,6 +161,24 @@ export class SherpaTextToSpeech implements TextToSpeech {
         }
       });
     });
+  }
+
+  private warnedSpeaker = false;
+
+  /**
+   * The configured speaker (JUNE_TTS_VOICE), or 0 when the voice has no such speaker: the setting may
+   * name an espeak-ng voice ("en-us") from before, which must not silence every reply.
+   */
+  private defaultSpeaker(numSpeakers: number): number {
+    try {
+      return this.speakerId(this.options.speaker, numSpeakers);
+    } catch (err) {
+      if (!this.warnedSpeaker) {
+        this.warnedSpeaker = true;
+        this.logger.warn({ speaker: this.options.speaker }, `${(err as Error).message}; using speaker 0`);
+      }
+      return 0;
+    }
   }
 
   private speakerId(speaker: string | undefined, numSpeakers: number): number {
