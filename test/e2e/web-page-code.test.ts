@@ -111,6 +111,13 @@ describe.skipIf(!bwrap.ok)('/code on the web page', () => {
     const diff = await fs.readFile((await download.path())!, 'utf8');
     expect(diff).toContain('+++ b/app.py');
     expect(diff).toContain('+print("hello from app.py")');
+
+    // the tasks view lists the run (a user token sees its own runs)
+    const id = await run.getAttribute('data-task-id');
+    await page.locator('#tab-tasks').click();
+    const row = page.locator(`#tasks-body tr[data-task-id="${id}"]`);
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('completed');
+    expect(await row.locator('.what').textContent()).toBe('Coding run');
     await page.context().close();
   });
 

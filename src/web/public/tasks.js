@@ -26,7 +26,8 @@ function age(ms) {
 
 function describe(task) {
   const m = task.message;
-  if (!m) return task.kind;
+  // a coding run shows its latest step in the progress column
+  if (!m) return task.kind === 'agent.code' ? 'Coding run' : task.kind;
   // a voice message shows what was heard, once it is known
   const heard = typeof task.result?.transcript === 'string' ? task.result.transcript : undefined;
   const text = m.text ?? heard;
