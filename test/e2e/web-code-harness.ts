@@ -45,8 +45,8 @@ export async function startCodingJune(overrides: Record<string, unknown> = {}): 
       httpHost: '127.0.0.1',
       httpPort: 0,
       sandbox: 'bubblewrap',
-      // heartbeats every second, so a cancelled run stops within a few seconds
-      taskLeaseMs: 3000,
+      // heartbeats every 2 s, so a cancelled run stops within seconds (and a loaded machine keeps its lease)
+      taskLeaseMs: 6000,
       taskMaxAttempts: 1,
       rateLimitPerMinute: 1000,
       rateLimitBurst: 1000,
