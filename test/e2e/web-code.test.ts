@@ -237,4 +237,41 @@ describe.skipIf(!bwrap.ok)('POST /v1/code', () => {
       await fs.realpath(path.join(projects, 'notes')),
     );
   });
+
+  it('answers from the task record when the run directory is not on this server', async () => {
+    june.llm.enqueue(
+      nativeCalls([{ name: 'write_file', args: { path: 'a.txt', content: 'a\n' } }]),
+      nativeCalls([{ name: 'finish', args: { summary: 'Wrote a.txt.' } }]),
+    );
+    const id = (await post(ADA, { task: 'write a.txt' })).body.taskId as string;
+    await readSse(`${june.base}/v1/tasks/${id}/events`, bearer(ADA), { timeoutMs: 60_000 });
+    const runId = (await get(ADA, `/v1/code/${id}`)).body.result.runId as string;
+    // as if the worker ran on another machine: its run directory is not here
+    const runs = path.join(june.dir, 'agent', 'runs');
+    await fs.rename(path.join(runs, runId), path.join(june.dir, 'elsewhere'));
+    const steps = await get(ADA, `/v1/code/${id}/steps`);
+    expect(steps.body).toMatchObject({
+      id,
+      runId,
+      local: false,
+      status: 'completed',
+      answer: 'Wrote a.txt.',
+    });
+    expect(steps.body.note).toMatch(/not on this server/);
+    expect(steps.body.steps).toEqual([
+      { step: 1, activity: 'editing a.txt', calls: [] },
+      { step: 2, activity: 'finishing', calls: [] },
+    ]);
+    const diff = await fetch(`${june.base}/v1/code/${id}/diff`, { headers: bearer(ADA) });
+    expect(diff.status).toBe(200);
+    expect(await diff.text()).toContain('+a');
+  });
+
+  it('says so when no worker serves the code capability', async () => {
+    await june.pool.stop();
+    const res = await post(ADA, { task: 'write hello.py' });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('not_ready');
+    expect(res.body.error.message).toMatch(/No worker here can run coding tasks/);
+  });
 });
