@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JuneConfig } from '../config/schema.js';
-import { findWhisperName } from '../models/registry.js';
+import { findModel, findWhisperName } from '../models/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { isModelCached } from '../models/manager.js';
 import { createProgressBar } from '../models/progress.js';
@@ -115,6 +115,67 @@ export async function createLanguageModel(
     onProgress,
     ...(config.llmThreads > 0 ? { threads: config.llmThreads } : {}),
   });
+}
+
+export interface TtsVoiceStatus {
+  /** False only when JUNE_TTS=sherpa and its voice cannot be had. */
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+/**
+ * What `june doctor` says about the neural voice (JUNE_TTS=auto|sherpa): ready, downloading on first
+ * use, or not to be had — and then, under auto, that espeak-ng speaks instead.
+ */
+export async function ttsVoiceStatus(config: JuneConfig): Promise<TtsVoiceStatus | undefined> {
+  if (config.tts !== 'auto' && config.tts !== 'sherpa') return undefined;
+  const { sherpaVoiceFor, sherpaLanguages } = await import('./tts/sherpa-voices.js');
+  const { MATCHA_VOCODER } = await import('./tts/sherpa-obtain.js');
+  const voice = sherpaVoiceFor(undefined, config.ttsSherpaModel)!;
+  const strict = config.tts === 'sherpa';
+  const instead = strict ? 'speech output fails' : 'espeak-ng speaks instead';
+  try {
+    const { sherpaOnnx } = await import('./tts/sherpa-binding.js');
+    sherpaOnnx();
+  } catch (err) {
+    return {
+      ok: !strict,
+      detail: `WARNING: sherpa-onnx cannot be loaded (${(err as Error).message.split('\n')[0]}); ${instead}`,
+      fix: 'npm install (sherpa-onnx-node ships its linux-x64/arm64 and macOS binaries)',
+    };
+  }
+  const entry = findModel(voice);
+  const needed = entry ? [voice, ...(voice.startsWith('matcha-') ? [MATCHA_VOCODER] : [])] : [];
+  const missing = entry
+    ? needed.filter((id) => !isModelCached(config, id))
+    : fs.existsSync(voice)
+      ? []
+      : [voice];
+  const languages =
+    config.ttsSherpaModel === 'auto'
+      ? ` (languages: ${sherpaLanguages().join(', ')}; espeak-ng for others)`
+      : '';
+  if (missing.length === 0) return { ok: true, detail: `neural voice ready: ${voice}${languages}` };
+  if (!entry)
+    return {
+      ok: !strict,
+      detail: `WARNING: voice directory ${voice} does not exist; ${instead}`,
+      fix: `set JUNE_TTS_SHERPA_MODEL to a voice directory or a model id (june models list)`,
+    };
+  const mb = needed.reduce((n, id) => n + (findModel(id)?.sizeBytes ?? 0), 0) / 1e6;
+  const pull = `june models pull ${missing.join(' && june models pull ')}`;
+  if (config.offline)
+    return {
+      ok: !strict,
+      detail: `WARNING: neural voice ${voice} is not downloaded and downloads are off (JUNE_OFFLINE); ${instead}`,
+      fix: `${pull} on a connected machine, or place the archive in ${config.modelsDir}`,
+    };
+  return {
+    ok: true,
+    detail: `neural voice ${voice} (about ${Math.round(mb)} MB) downloads on first use; until then, or if it cannot be had, ${instead}${languages}`,
+    fix: `${pull}  (to fetch it now)`,
+  };
 }
 
 export async function createTextToSpeech(

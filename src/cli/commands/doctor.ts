@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { JuneConfig } from '../../config/schema.js';
 import { isModelCached, modelPath } from '../../models/manager.js';
 import { DEFAULT_LLM_MODEL_ID } from '../../models/registry.js';
-import { resolveLlmKind, resolveSttKind, whisperModelId } from '../../providers/factory.js';
+import { resolveLlmKind, resolveSttKind, ttsVoiceStatus, whisperModelId } from '../../providers/factory.js';
 import { checkSandbox } from '../../sandbox/factory.js';
 import { cliContext } from '../context.js';
 
@@ -101,8 +101,16 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
   checks.push(await binaryCheck('ffmpeg', 'ffmpeg', ['-version'], 'ffmpeg'));
   checks.push(await binaryCheck('ffprobe', 'ffprobe', ['-version'], 'ffmpeg'));
   checks.push(
-    await binaryCheck('espeak-ng', 'espeak-ng', ['--version'], 'espeak-ng', config.tts !== 'espeak-ng'),
+    await binaryCheck(
+      'espeak-ng',
+      'espeak-ng',
+      ['--version'],
+      'espeak-ng',
+      config.tts === 'openai' || config.tts === 'sherpa',
+    ),
   );
+  const voice = await ttsVoiceStatus(config);
+  if (voice) checks.push({ name: `tts (${config.tts})`, optional: config.tts === 'auto', ...voice });
   const ps = await binaryCheck(
     'pocketsphinx',
     'pocketsphinx_continuous',
