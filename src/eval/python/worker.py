@@ -17,6 +17,8 @@ Protocol: one JSON object per line on stdin (jobs), one JSON object per line on 
       executes the program (sample + original asserts); pass if it runs to the end.
   {"op": "check", "id", "kind": "plus", "key", "program", "entry", "atol", "dataset", ...limits}
       differential testing against the ground truth kept under `key` (EvalPlus semantics).
+  {"op": "sanitize", "id", "answer", "entry", ...limits}
+      the program in a model's answer (sanitize.py, prepended to this source): {"sanitized": {...}}.
 """
 
 import base64
@@ -438,6 +440,8 @@ def child_main(job, gt, result_fd, nonce, workdir):
         op = job["op"]
         if op == "gt":
             run_gt(job, send)
+        elif op == "sanitize":
+            send({"status": "pass", "done": True, "sanitized": sanitize(job["answer"], job["entry"])})
         elif job["kind"] == "plus":
             run_plus(job, gt, send)
         else:
