@@ -7,6 +7,7 @@
  *
  * Writes bench/results/voice.md and voice.json.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { EspeakTextToSpeech } from '../src/providers/tts/espeak.js';
 import { startFakeOpenAiServer } from '../test/helpers/fake-openai-server.js';
 import { voiceNoteFromFile } from '../test/helpers/speech-fixtures.js';
 import { machineInfo, machineMarkdown, percentile } from './machine.js';
+import { runTtsBench, ttsMarkdown } from './voice-tts.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const speech = path.resolve(repo, '../shared/data/speech');
@@ -168,8 +170,10 @@ async function main(): Promise<void> {
     [...hyps].map(([set, pairs]) => [set, { ...corpusWer(pairs), clips: pairs.length }]),
   );
 
+  const ttsBench = await runTtsBench();
   const results = {
     machine,
+    uptime: uptime(),
     llm: llmLabel,
     stt: 'pocketsphinx',
     tts: 'espeak-ng',
@@ -179,6 +183,7 @@ async function main(): Promise<void> {
     stages,
     speed: { decodeX, encodeX, codecX },
     wer,
+    ttsBench,
   };
   const outDir = path.join(repo, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
@@ -214,10 +219,25 @@ async function main(): Promise<void> {
     '',
     'The French clip has no reference transcript and is run but not scored (pocketsphinx is English only).',
     '',
+    ttsMarkdown(ttsBench),
+    `uptime at the end: ${uptime()}`,
+    '',
   ].join('\n');
   fs.writeFileSync(path.join(outDir, 'voice.md'), md);
   process.stdout.write(md);
   fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/** `uptime`'s line (load averages), as the machine was when measured. */
+function uptime(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`;
+  }
 }
 
 await main();
