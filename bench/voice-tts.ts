@@ -109,7 +109,7 @@ async function acceptLatency(engine: string, overrides: Record<string, unknown>)
       for (const s of spoken) {
         if (done.has(s.taskId)) continue;
         const state = (await june.queue.get(s.taskId))?.task.state;
-        if (state === 'completed' || state === 'dead' || state === 'failed') {
+        if (state === 'completed' || state === 'dead' || state === 'cancelled') {
           done.add(s.taskId);
           if (state !== 'completed') failed++;
         }
