@@ -236,3 +236,56 @@ function seeded(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
+
+export interface TinyKokoroOptions {
+  speakers?: number;
+  /** Output samples per token at speed 1; default 1024. */
+  hop?: number;
+}
+
+/**
+ * A Kokoro-shaped voice (as in the kokoro-* archives): `model.onnx` with inputs `tokens` int64[1,N],
+ * `style` float[1,256], `speed` float[1] and output `audio` float[T]; Kokoro's metadata (24 kHz,
+ * style_dim 510,1,256); `voices.bin` holding each speaker's 510×256 style table; `tokens.txt`;
+ * `espeak-ng-data` linked to the system's.
+ */
+export async function writeTinyKokoroVoice(dir: string, options: TinyKokoroOptions = {}): Promise<TinyVoice> {
+  const sampleRate = 24_000;
+  const speakers = options.speakers ?? 2;
+  await fsp.mkdir(dir, { recursive: true });
+  const { nodes, initializers } = body({
+    tokens: 'tokens',
+    lengthScale: 'inv_speed',
+    hop: options.hop ?? 1024,
+    sampleRate,
+    outputShape: 't',
+    output: 'audio',
+  });
+  nodes.unshift({ op: 'Reciprocal', inputs: ['speed'], outputs: ['inv_speed'] });
+  const model: OnnxModel = {
+    inputs: [
+      { name: 'tokens', type: DataType.INT64, shape: [1, 'N'] },
+      { name: 'style', type: DataType.FLOAT, shape: [1, 256] },
+      { name: 'speed', type: DataType.FLOAT, shape: [1] },
+    ],
+    outputs: [{ name: 'audio', type: DataType.FLOAT, shape: ['T'] }],
+    nodes,
+    initializers,
+    metadata: {
+      model_type: 'kokoro',
+      language: 'English',
+      voice: 'en-us',
+      has_espeak: 1,
+      n_speakers: speakers,
+      sample_rate: sampleRate,
+      version: 1,
+      style_dim: '510,1,256',
+    },
+  };
+  await fsp.writeFile(path.join(dir, 'model.onnx'), encodeOnnxModel(model));
+  const styles = new Float32Array(speakers * 510 * 256).fill(0.01);
+  await fsp.writeFile(path.join(dir, 'voices.bin'), Buffer.from(styles.buffer));
+  await fsp.writeFile(path.join(dir, 'tokens.txt'), tokensTxt(phonemeSymbols()));
+  await linkEspeakData(dir);
+  return { dir, sampleRate };
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../observability/logger.js';
 import { ModelError, ProviderError } from '../../util/errors.js';
-import { writeTinyPiperVoice } from '../testing/tiny-tts-models.js';
+import { writeTinyKokoroVoice, writeTinyPiperVoice } from '../testing/tiny-tts-models.js';
 import { SherpaTextToSpeech } from './sherpa-tts.js';
 import { describeTextToSpeechBehaviour } from './tts.behaviour.js';
 
@@ -23,6 +23,46 @@ describeTextToSpeechBehaviour(
   },
   { checksIntelligibility: false },
 );
+
+const kokoroDir = path.join(root, 'kokoro-test');
+const kokoro = writeTinyKokoroVoice(kokoroDir, { speakers: 3 });
+
+describeTextToSpeechBehaviour(
+  'sherpa-onnx (Kokoro)',
+  async () => {
+    await kokoro;
+    return { tts: new SherpaTextToSpeech({ voice: { name: 'tiny-kokoro', dir: kokoroDir }, logger }) };
+  },
+  { checksIntelligibility: false },
+);
+
+describe('SherpaTextToSpeech with a Kokoro voice', () => {
+  it('speaks at 24 kHz and picks speakers by id or by the names the voice lists', async () => {
+    await kokoro;
+    const tts = new SherpaTextToSpeech({
+      voice: { name: 'tiny-kokoro', dir: kokoroDir, speakers: ['af_a', 'am_b', 'bf_c'] },
+      speaker: 'bf_c',
+      logger,
+    });
+    try {
+      const pcm = await tts.synthesize('Hello there.');
+      expect(pcm.sampleRate).toBe(24_000);
+      expect((await tts.synthesize('Hello there.', { voice: 'am_b' })).samples.length).toBe(
+        pcm.samples.length,
+      );
+      expect((await tts.synthesize('Hello there.', { voice: '2' })).samples.length).toBe(pcm.samples.length);
+      await expect(tts.synthesize('Hello.', { voice: 'zz_none' })).rejects.toMatchObject({
+        code: 'tts_voice_unknown',
+        userMessage: expect.stringMatching(/af_a, am_b, bf_c/),
+      });
+      await expect(tts.synthesize('Hello.', { voice: '3' })).rejects.toMatchObject({
+        code: 'tts_voice_unknown',
+      });
+    } finally {
+      await tts.close();
+    }
+  });
+});
 
 describe('SherpaTextToSpeech', () => {
   let tts: SherpaTextToSpeech;
