@@ -101,6 +101,8 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     historyMaxTokens: config.historyMaxTokens,
     historyTurns: config.historyTurns,
     defaultVoiceMode: config.voiceReplies,
+    // the web page (channel "web") plays a reply sentence by sentence while it is being spoken
+    sentenceClips: (channel) => channel === 'web',
   });
   registerInboundHandler(handlers, {
     adapter: (name) => adapters.get(name),

@@ -13,6 +13,7 @@ import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
 import { outageOf, toJuneError } from '../util/errors.js';
 import type { AudioStore } from './audio-store.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
+import { progressReporter } from './sentence-audio.js';
 import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './turn-task.js';
 import type { ConversationStore, VoiceMode } from './store/conversations.js';
 import type { ChannelAdapter } from './types.js';
@@ -39,6 +40,11 @@ export interface TurnHandlerDeps {
   historyMaxTokens: number;
   historyTurns: number;
   defaultVoiceMode: VoiceMode;
+  /**
+   * Whether a channel's replies are also kept sentence by sentence as they are spoken, for a follower
+   * that plays them as they come (the web page; see sentence-audio.ts). Default: none.
+   */
+  sentenceClips?: (channel: string) => boolean;
 }
 
 /** Progress events worth recording for live followers (not every token: sentences are enough). */
@@ -75,6 +81,13 @@ export async function runChannelTurn(
   const mode = prefs.voiceMode ?? deps.defaultVoiceMode;
   const speak = message.speak ?? (mode === 'always' || (mode === 'auto' && attachment !== undefined));
   const deliveryOpts = { once: ctx.once, signal: ctx.signal, logger: ctx.logger };
+  const clips = deps.sentenceClips?.(message.channel) === true;
+  const progress = progressReporter({
+    taskId: ctx.task.id,
+    reportProgress: (stage, data) => ctx.reportProgress(stage, data),
+    ...(clips ? { audio: deps.audio } : {}),
+    logger: ctx.logger,
+  });
 
   // typing / recording indicator while working; platforms expire it after ~5 s
   const activity = speak ? 'record_voice' : 'typing';
@@ -95,13 +108,18 @@ export async function runChannelTurn(
       signal: ctx.signal,
       ...(prefs.language ? { language: prefs.language } : {}),
       onEvent: (e: TurnEvent) => {
+        if (clips && e.type === 'audio_chunk' && e.pcm) return progress.clip(e.index, e.durationSec, e.pcm);
         const p = progressOf(e);
-        if (p) void ctx.reportProgress(p.stage, p.data).catch(() => undefined);
+        if (!p) return;
+        if (clips) progress.report(p.stage, p.data);
+        else void ctx.reportProgress(p.stage, p.data).catch(() => undefined);
       },
     };
     const result = audio
       ? await pipeline.run({ kind: 'audio', audio, ...common })
       : await pipeline.run({ kind: 'text', text: message.text ?? '', ...common });
+    // every clip is recorded before the task can end, so a follower sees them all before `completed`
+    await progress.settled();
 
     if (result.newMessages.length > 0) {
       await ctx.once('conversation', async () => {

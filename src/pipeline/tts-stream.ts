@@ -86,7 +86,7 @@ export function synthesizeSentences(tts: TextToSpeech, options: TtsStreamOptions
       }
       const durationSec = pcm.samples.length / pcm.sampleRate;
       span?.addEvent('sentence', { index: i, chars: text.length, 'audio.duration_sec': durationSec });
-      options.emit({ type: 'audio_chunk', index: i, durationSec, atMs: end });
+      options.emit({ type: 'audio_chunk', index: i, durationSec, atMs: end, pcm });
     } catch (err) {
       const end = options.clock.now();
       outcome.busyMs += end - start;

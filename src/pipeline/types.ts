@@ -1,4 +1,4 @@
-import type { ChatMessage, ToolCall, Transcript } from '../providers/types.js';
+import type { ChatMessage, PcmAudio, ToolCall, Transcript } from '../providers/types.js';
 
 export type ReplyFormat = 'ogg' | 'mp3' | 'wav';
 
@@ -37,7 +37,8 @@ export type TurnEvent =
    * take it back from whatever shows it. Later sentences keep counting from `sentences`.
    */
   | { type: 'retract'; sentences: number }
-  | { type: 'audio_chunk'; index: number; durationSec: number; atMs: number }
+  /** A sentence's audio is ready (`pcm`: the samples, for callers that play the reply as it comes). */
+  | { type: 'audio_chunk'; index: number; durationSec: number; atMs: number; pcm?: PcmAudio }
   | { type: 'note'; message: string };
 
 /** Milliseconds; absent when the stage did not run. */

@@ -30,6 +30,19 @@ export const MessageMultipart = z.object({
 
 export const TaskIdParams = z.object({ id: z.string().min(1).max(200).describe('Task id') });
 export const AudioParams = z.object({ id: z.string().min(1).max(200).describe('Audio id (the task id)') });
+export const SentenceAudioParams = z.object({
+  id: z.string().min(1).max(200).describe('The task id'),
+  index: z.coerce.number().int().min(0).max(100_000).describe("The sentence's index (the audio event's)"),
+});
+export const SpeechRequest = z.object({
+  text: z.string().trim().min(1).max(8000).describe('What to say (Markdown is read as plain text)'),
+  language: z
+    .string()
+    .min(2)
+    .max(20)
+    .optional()
+    .describe('BCP-47 language of the text; default: detected by the voice'),
+});
 export const AudioQuery = z.object({
   format: z
     .enum(['ogg', 'mp3', 'wav'])
@@ -258,6 +271,12 @@ export const QueueStats = z.object({
 
 export const RedriveResult = z.object({ redriven: z.number().int() });
 export const Health = z.object({ status: z.literal('ok') });
+export const Status = z.object({
+  ready: z.boolean().describe('The queue answers and the models are loaded'),
+  llm: z.string().describe('The language model in use, e.g. "Qwen/Qwen3-30B-A3B-Thinking-2507"'),
+  stt: z.string().describe('The speech-to-text engine and model, e.g. "whisper base.en"'),
+  tts: z.string().describe('The voice, e.g. "espeak-ng" or "sherpa kokoro"'),
+});
 export const Ready = z.object({
   ready: z.boolean(),
   checks: z

@@ -74,6 +74,21 @@ export async function audioUrl(path) {
   return URL.createObjectURL(await res.blob());
 }
 
+/** Has June speak `text` (POST /v1/speech) and returns a blob: URL of the audio. */
+export async function speechUrl(text) {
+  const headers = { ...authHeaders(), 'content-type': 'application/json' };
+  const res = await send('/v1/speech', { method: 'POST', headers, body: JSON.stringify({ text }) });
+  if (!res.ok) throw await failure(res);
+  return URL.createObjectURL(await res.blob());
+}
+
+/** Fetches audio with the token as bytes (for WebAudio's decodeAudioData). */
+export async function audioBytes(path) {
+  const res = await send(path, { headers: authHeaders() });
+  if (!res.ok) throw await failure(res);
+  return res.arrayBuffer();
+}
+
 /** Reads an event stream, calling onEvent(name, data) per event, until it ends or `signal` aborts. */
 export async function readEvents(path, onEvent, signal, onOpen = () => {}) {
   const res = await send(path, { headers: { accept: 'text/event-stream', ...authHeaders() }, signal });

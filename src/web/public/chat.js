@@ -5,11 +5,12 @@
 // are loaded from the server. A message that cannot reach June is kept (text or recording) and sent again,
 // with the same Idempotency-Key, once June answers again; a failed answer gets a Retry button.
 
-import { api, ApiError, audioUrl, follow, UNREACHABLE } from './api.js';
+import { api, ApiError, audioUrl, follow, speechUrl, UNREACHABLE } from './api.js';
 import { codeTask, startCodeRun } from './code.js';
 import { setupConversations } from './conversations.js';
 import { markdownReady, renderMarkdown } from './markdown.js';
 import { extensionFor, holdToTalk } from './recorder.js';
+import { canStream, sentencePlayer, unlockAudio } from './speaker.js';
 import { formatMs, timingsChart } from './timings.js';
 
 /**
@@ -106,7 +107,9 @@ export function setupChat({ settings, isAdmin }) {
   }
 
   function audioPlayer(turn) {
+    if (turn.audio) return turn.audio;
     const audio = el('audio', 'reply-audio');
+    turn.audio = audio;
     audio.controls = true;
     audio.preload = 'auto';
     audio.setAttribute('aria-label', 'Voice reply');
@@ -114,34 +117,58 @@ export function setupChat({ settings, isAdmin }) {
     return audio;
   }
 
-  async function playReply(turn, url) {
+  async function playReply(turn, url, autoplay = settings.autoplay()) {
     const audio = audioPlayer(turn);
+    turn.audioUrl = url;
     try {
       audio.src = await audioUrl(url);
-      if (settings.autoplay()) await audio.play().catch(() => undefined);
+      if (autoplay) await audio.play().catch(() => undefined);
     } catch (err) {
       showError(turn, { message: `The voice reply could not be loaded. ${plainError(err)}` });
     }
   }
 
-  /** A stored voice reply: fetched only when asked for, so a long history loads no audio. */
+  /** A stored voice reply: fetched only when Read aloud asks for it, so a long history loads no audio. */
   function laterReply(turn, url) {
-    const button = el('button', 'quiet play-reply', 'Play voice reply');
+    turn.audioUrl = url;
+  }
+
+  const showText = (turn, text) => renderMarkdown(turn.text, text);
+
+  /**
+   * "Read aloud" under every answer: plays its voice reply when it has one, else has June synthesise the
+   * answer's text (POST /v1/speech) and keeps that audio on the turn.
+   */
+  function readAloud(turn) {
+    if (turn.answer.querySelector('.read-aloud')) return;
+    const button = el('button', 'quiet small read-aloud', 'Read aloud');
     button.type = 'button';
     button.addEventListener('click', async () => {
-      button.remove();
+      unlockAudio();
+      if (turn.audio?.src) {
+        turn.audio.currentTime = 0;
+        await turn.audio.play().catch(() => undefined);
+        return;
+      }
+      button.disabled = true;
+      button.textContent = 'Preparing…';
       const audio = audioPlayer(turn);
       try {
-        audio.src = await audioUrl(url);
+        audio.src = turn.audioUrl
+          ? await audioUrl(turn.audioUrl)
+          : await speechUrl(turn.text.textContent ?? '');
         await audio.play().catch(() => undefined);
       } catch (err) {
-        showError(turn, { message: `The voice reply could not be loaded. ${plainError(err)}` });
+        audio.remove();
+        delete turn.audio;
+        showError(turn, { message: `The answer could not be read aloud. ${plainError(err)}` });
+      } finally {
+        button.disabled = false;
+        button.textContent = 'Read aloud';
       }
     });
     turn.answer.append(button);
   }
-
-  const showText = (turn, text) => renderMarkdown(turn.text, text);
 
   /** The timing chart, folded behind a small "1.4 s" link. */
   function addTimings(turn, timings) {
@@ -154,9 +181,22 @@ export function setupChat({ settings, isAdmin }) {
     turn.answer.append(fold);
   }
 
+  /** After the answer: the whole reply in a player, autoplayed unless its sentences were already heard. */
+  async function finishAudio(turn, player, url) {
+    if (player) await player.settled();
+    const streamed = player && player.played > 0 && !player.failed;
+    if (player?.failed) player.stop();
+    if (url) await playReply(turn, url, streamed ? false : settings.autoplay());
+  }
+
   async function track(turn, taskId, links, resend) {
     const sentences = [];
     let finished = false;
+    // the reply is played sentence by sentence as it is spoken, when this page may make sound
+    const player =
+      turn.speaks && settings.autoplay() && canStream()
+        ? sentencePlayer({ onPlay: (n) => (turn.li.dataset.clipsPlayed = String(n)) })
+        : undefined;
     const onEvent = (name, data) => {
       if (turn.view !== shown) return;
       switch (name) {
@@ -184,8 +224,13 @@ export function setupChat({ settings, isAdmin }) {
           showText(turn, sentences.filter(Boolean).join(' '));
           turn.status.textContent = 'Answering…';
           break;
+        case 'audio':
+          if (data.url) player?.add(data.url);
+          else player?.fail();
+          break;
         case 'retract':
           // what was shown was the model thinking, not its answer
+          player?.retract();
           sentences.length = 0;
           turn.text.replaceChildren();
           turn.status.textContent = 'Thinking…';
@@ -202,13 +247,15 @@ export function setupChat({ settings, isAdmin }) {
           turn.user.classList.remove('pending');
           turn.status.textContent = r.notes?.length ? r.notes.join(' ') : '';
           addTimings(turn, r.timings);
-          if (data.audioUrl) void playReply(turn, data.audioUrl);
+          void finishAudio(turn, player, data.audioUrl);
+          readAloud(turn);
           announce.textContent = turn.text.textContent;
           void conversations.refresh();
           break;
         }
         case 'dead':
           finished = true;
+          player?.stop();
           failed.set(taskId, { turn, links, resend });
           showError(turn, data.error ?? {}, () => void retryDead(taskId));
           break;
@@ -320,6 +367,7 @@ export function setupChat({ settings, isAdmin }) {
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    unlockAudio();
     const text = input.value.trim();
     if (!text) return;
     input.value = '';
@@ -327,7 +375,10 @@ export function setupChat({ settings, isAdmin }) {
     sendText(text);
   });
   for (const b of document.querySelectorAll('#chat-empty .example'))
-    b.addEventListener('click', () => sendText(b.textContent));
+    b.addEventListener('click', () => {
+      unlockAudio();
+      sendText(b.textContent);
+    });
 
   // Enter sends, Shift+Enter adds a line
   input.addEventListener('keydown', (e) => {
@@ -342,7 +393,10 @@ export function setupChat({ settings, isAdmin }) {
   };
   input.addEventListener('input', autosize);
 
-  holdToTalk(document.getElementById('mic'), {
+  const mic = document.getElementById('mic');
+  mic.addEventListener('pointerdown', unlockAudio);
+  mic.addEventListener('keydown', unlockAudio);
+  holdToTalk(mic, {
     onState(state, message) {
       micStatus.textContent = message;
       micStatus.dataset.state = state;
@@ -377,6 +431,7 @@ export function setupChat({ settings, isAdmin }) {
     turn.status.textContent = '';
     addTimings(turn, t.timings);
     if (t.audio) laterReply(turn, t.audio);
+    if (t.reply) readAloud(turn);
   }
 
   async function loadHistory(name) {
@@ -404,19 +459,23 @@ export function setupChat({ settings, isAdmin }) {
     onError: (err) => (micStatus.textContent = plainError(err)),
   });
 
-  /** The welcome's status line: whether June's models are loaded and it can answer now. */
+  /** The welcome's status line: whether June can answer now, and the models and voice it uses. */
   async function showReadiness() {
     const dot = document.getElementById('june-dot');
     const label = document.getElementById('june-state');
-    let ready;
+    const models = document.getElementById('june-models');
+    let status;
     try {
-      ready = (await (await fetch('/ready', { cache: 'no-store' })).json()).ready === true;
+      status = await api('/v1/status');
     } catch {
-      ready = undefined;
+      status = undefined;
     }
-    dot.dataset.state = ready === undefined ? 'down' : ready ? 'ready' : 'starting';
+    const ready = status?.ready;
+    dot.dataset.state = status === undefined ? 'down' : ready ? 'ready' : 'starting';
     label.textContent =
-      ready === undefined ? "Can't reach June." : ready ? 'June is ready.' : 'June is starting up…';
+      status === undefined ? "Can't reach June." : ready ? 'June is ready.' : 'June is starting up…';
+    if (models && status)
+      models.textContent = `Thinks with ${status.llm} · hears with ${status.stt} · speaks with ${status.tts}`;
   }
 
   return {

@@ -1,13 +1,17 @@
 /**
  * GET /health (the process answers), GET /ready (the queue answers and the models are loaded: only
- * yes or no for anonymous callers, the reasons for admins) and GET /metrics (Prometheus: the voice pipeline's and the task queue's metrics on the default registry).
+ * yes or no for anonymous callers, the reasons for admins), GET /v1/status (for signed-in users: ready,
+ * and the models and voice in use, as the page's welcome shows them) and GET /metrics (Prometheus: the
+ * voice pipeline's and the task queue's metrics on the default registry).
  */
+import path from 'node:path';
 import { register as defaultRegistry } from 'prom-client';
 import type { PipelineState } from '../../channels/pipeline-holder.js';
 import { redactedMessage } from '../../util/redact.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
 import type { WebDeps } from '../deps.js';
-import { Health, Ready } from '../schemas.js';
+import type { JuneConfig } from '../../config/schema.js';
+import { Health, Ready, Status } from '../schemas.js';
 
 /** The models check as /ready shows it to an admin. */
 function modelsCheck(state: PipelineState): string {
@@ -21,6 +25,26 @@ function modelsCheck(state: PipelineState): string {
     case 'idle':
       return 'not started';
   }
+}
+
+/** The engines in use, named as a person reads them (no URLs, no keys). */
+function engines(c: JuneConfig): { llm: string; stt: string; tts: string } {
+  const embedded = c.llm === 'llama' || (c.llm === 'auto' && !c.llmBaseUrl);
+  const llm = embedded
+    ? c.llmModelPath
+      ? path.basename(c.llmModelPath)
+      : 'the default local model'
+    : c.llmModel;
+  const stt =
+    c.stt === 'pocketsphinx' ? 'pocketsphinx' : `${c.stt === 'auto' ? 'whisper' : c.stt} ${c.sttModel}`;
+  const voice = c.ttsVoice ? ` (${c.ttsVoice})` : '';
+  const tts =
+    c.tts === 'openai'
+      ? `${c.ttsModel}${voice}`
+      : c.tts === 'auto'
+        ? `neural voice${voice}`
+        : `${c.tts}${voice}`;
+  return { llm, stt, tts };
 }
 
 export function healthRoutes(deps: WebDeps): AnyRoute[] {
@@ -58,6 +82,22 @@ export function healthRoutes(deps: WebDeps): AnyRoute[] {
         const ready = queue === 'ok' && models === 'ok';
         const body = caller.scope === 'admin' ? { ready, checks: { queue, models } } : { ready };
         return reply.status(ready ? 200 : 503).send(body);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/status',
+      tag: 'health',
+      auth: 'user',
+      summary: 'Whether June can answer now, and the models and voice it answers with',
+      responses: { 200: { description: 'The status', schema: Status } },
+      async handler() {
+        const queue = await deps.queue.stats().then(
+          () => true,
+          () => false,
+        );
+        const ready = queue && deps.runtime.pipeline.state().status === 'ready';
+        return { ready, ...engines(deps.config) };
       },
     }),
     defineRoute({

@@ -6,6 +6,8 @@
  * ones; the stream ends with `completed` (result + audio URL), `dead` (the error) or `cancelled`.
  * Events: state, queued, active, stage {stage, durationMs, ok}, transcript {text, language},
  * sentence {index, text}, retract {sentences} (the sentences so far were the model thinking: remove them),
+ * audio {index, durationSec, url} (a spoken sentence's clip, web turns only; {index, failed} if it could
+ * not be made),
  * progress {stage, data} (other reports), retrying {attempt, error, delayMs},
  * lost, redriven, completed, dead, cancelled.
  *
@@ -32,6 +34,13 @@ function translate(e: TaskEvent, scope: Scope): { event: string; data: unknown }
       if (e.stage === 'transcript') return { event: 'transcript', data: { ...base, ...data } };
       if (e.stage === 'sentence') return { event: 'sentence', data: { ...base, ...data } };
       if (e.stage === 'retract') return { event: 'retract', data: { ...base, ...data } };
+      if (e.stage === 'audio') {
+        const index = Number(data.index);
+        const url = data.failed
+          ? {}
+          : { url: `/v1/audio/${encodeURIComponent(e.taskId)}/sentences/${index}` };
+        return { event: 'audio', data: { ...base, ...data, ...url } };
+      }
       if (e.stage && PIPELINE_STAGES.has(e.stage))
         return { event: 'stage', data: { ...base, stage: e.stage, ...data } };
       return { event: 'progress', data: { ...base, stage: e.stage, data: e.data } };
@@ -134,7 +143,9 @@ export function taskEventRoutes(deps: WebDeps): AnyRoute[] {
       description:
         'Events: state (the task now), then its recorded and live events: queued, active, stage ' +
         '{stage, durationMs, ok}, transcript {text, language}, sentence {index, text}, retract ' +
-        '{sentences} (the sentences shown so far were the model thinking: remove them), progress, retrying ' +
+        '{sentences} (the sentences shown so far were the model thinking: remove them), audio {index, ' +
+        "durationSec, url} (a spoken sentence's clip, as soon as it is synthesised, for playing the reply " +
+        'while it is written; web messages only), progress, retrying ' +
         '{error, delayMs}, lost, redriven; it ends with completed {result, audioUrl}, dead {error} or ' +
         'cancelled. Comments (": ping") are heartbeats.',
       params: TaskIdParams,
