@@ -101,6 +101,11 @@ export interface Problem {
   /** A whole program that passes: the canonical or reference solution. */
   reference: string;
   /**
+   * MBPP (sanitized and full): the first assert, which EvalPlus's prompt shows the model with the
+   * description (MBPP+'s prompt already holds it).
+   */
+  firstTest?: string;
+  /**
    * Plus datasets: the ground truth the sample is compared with, on the `plus_input` of `record` (the
    * dataset line, parsed by Python in the sandbox).
    */
@@ -270,6 +275,7 @@ function toProblem(id: DatasetId, r: Record<string, unknown>): Problem {
         completionExtendsPrompt: false,
         baseTest: `\n${[...imports, ...tests].join('\n')}\n`,
         reference: str(r, 'code'),
+        ...(tests[0] !== undefined ? { firstTest: tests[0] } : {}),
       };
     }
     case 'mbpp-full': {
@@ -282,6 +288,7 @@ function toProblem(id: DatasetId, r: Record<string, unknown>): Problem {
         completionExtendsPrompt: false,
         baseTest: `\n${setup}\n${tests.join('\n')}\n`,
         reference: str(r, 'code'),
+        ...(tests[0] !== undefined ? { firstTest: tests[0] } : {}),
       };
     }
   }

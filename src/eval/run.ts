@@ -6,13 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { getLogger } from '../observability/logger.js';
+import os from 'node:os';
 import { checkSamples, type CheckOptions, type Verdict } from './checker.js';
 import { datasetFile, type DatasetFileOptions } from './dataset-cache.js';
 import { DATASETS, loadDataset, type DatasetId } from './datasets.js';
 import { EvalError } from './errors.js';
 import { readSamples } from './samples.js';
 import { summarize, type EvalSummary } from './summary.js';
+import { evaluateOne } from './sample-unit.js';
+import { SandboxSanitizer } from './sanitize.js';
+import type { EvalMode, SampleVerdict } from './types.js';
+import { WarmChecker } from './warm-checker.js';
 import type { JuneConfig } from '../config/schema.js';
+import type { LanguageModel } from '../providers/types.js';
+import type { Sandbox } from '../sandbox/types.js';
+import type { Dataset, Problem } from './datasets.js';
 
 export interface EvalRunOptions extends CheckOptions {
   dataset: DatasetId;
@@ -84,6 +92,136 @@ export async function runEval(
   if (options.resultsFile) fs.writeFileSync(options.resultsFile, lines);
   getLogger().info({ runDir, passAtK: summary.passAtK }, 'eval run finished');
   return { summary, verdicts: run.verdicts, runDir };
+}
+
+export interface ModelRunOptions {
+  dataset: DatasetId;
+  mode: Exclude<EvalMode, 'samples'>;
+  model: LanguageModel;
+  /** Samples per problem (default 1). */
+  n?: number;
+  /** Default: config.llmTemperature. */
+  temperature?: number;
+  problemsFile?: string;
+  outDir?: string;
+  resultsFile?: string;
+  tasks?: string[];
+  limit?: number;
+  /** Samples produced and checked at once. Default: the number of cores. */
+  concurrency?: number;
+  timeoutS?: number;
+  clock?: CheckOptions['clock'];
+  /** Agent mode: where the agent's commands run; default: the configured sandbox. */
+  sandbox?: Sandbox;
+  download?: DatasetFileOptions;
+  onVerdict?: (v: SampleVerdict, done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** The dataset's problems, or the subset named by `tasks` or the first `limit`. */
+export function selectProblems(dataset: Dataset, tasks?: string[], limit?: number): Problem[] {
+  if (tasks?.length) {
+    const unknown = tasks.filter((t) => !dataset.byId.has(t));
+    if (unknown.length)
+      throw new EvalError(
+        'eval_bad_input',
+        `Unknown task ids for ${dataset.source.id}: ${unknown.join(', ')}.`,
+      );
+    return tasks.map((t) => dataset.byId.get(t)!);
+  }
+  return limit !== undefined ? dataset.problems.slice(0, limit) : dataset.problems;
+}
+
+/**
+ * `june eval run --mode completion|agent`: n samples per problem produced by the model or the agent and
+ * checked, `concurrency` at a time, in this process (queue-run.ts is the durable, distributed way).
+ */
+export async function runModelEval(config: JuneConfig, options: ModelRunOptions): Promise<EvalRunResult> {
+  const startedAt = new Date();
+  const problemsFile = options.problemsFile ?? (await datasetFile(config, options.dataset, options.download));
+  const dataset = loadDataset(options.dataset, problemsFile);
+  const problems = selectProblems(dataset, options.tasks, options.limit);
+  const n = options.n ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new EvalError('eval_bad_input', `--n must be a whole number ≥ 1.`);
+  if (problems.length === 0) throw new EvalError('eval_bad_input', 'No problems to evaluate.');
+  const temperature = options.temperature ?? config.llmTemperature;
+  const runDir = path.resolve(options.outDir ?? defaultRunDir(config, options.dataset, startedAt));
+  fs.mkdirSync(runDir, { recursive: true });
+  const concurrency = Math.max(1, options.concurrency ?? os.cpus().length);
+  const logger = getLogger();
+  logger.info(
+    { dataset: options.dataset, mode: options.mode, problems: problems.length, n, runDir },
+    'eval run started',
+  );
+  const units = problems.flatMap((problem) =>
+    Array.from({ length: n }, (_, sample) => ({ problem, sample })),
+  );
+  const checker = new WarmChecker();
+  const sanitizer = new SandboxSanitizer();
+  const outcomes: Awaited<ReturnType<typeof evaluateOne>>[] = new Array(units.length);
+  let next = 0;
+  let done = 0;
+  let gtCpu = 0;
+  let gtTasks = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < units.length) {
+      options.signal?.throwIfAborted();
+      const i = next++;
+      const u = units[i]!;
+      const outcome = await evaluateOne({
+        config,
+        dataset,
+        problem: u.problem,
+        mode: options.mode,
+        sampleIndex: u.sample,
+        temperature,
+        runDir,
+        model: options.model,
+        checker,
+        sanitizer,
+        ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+        ...(options.timeoutS !== undefined ? { timeoutS: options.timeoutS } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        logger,
+      });
+      outcomes[i] = outcome;
+      gtCpu += outcome.groundTruthCpuSeconds;
+      if (outcome.groundTruthCpuSeconds > 0) gtTasks++;
+      options.onVerdict?.(outcome.verdict, ++done, units.length);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, units.length) }, worker));
+  } finally {
+    await Promise.allSettled([checker.close(), sanitizer.close()]);
+  }
+  const verdicts = outcomes.map((o) => o.verdict);
+  const summary = summarize(
+    options.dataset,
+    DATASETS[options.dataset].plus,
+    {
+      verdicts,
+      wallSeconds: (performance.now() - started) / 1000,
+      concurrency,
+      groundTruth: { tasks: gtTasks, cpuSeconds: gtCpu },
+    },
+    startedAt.toISOString(),
+    { mode: options.mode, model: options.model.model, temperature },
+  );
+  const lines = verdicts.map((v) => JSON.stringify(v)).join('\n') + '\n';
+  fs.writeFileSync(path.join(runDir, 'results.jsonl'), lines);
+  fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(runDir, 'samples.jsonl'),
+    outcomes
+      .map((o, i) => JSON.stringify({ task_id: units[i]!.problem.taskId, solution: o.program ?? '' }))
+      .join('\n') + '\n',
+  );
+  if (options.resultsFile) fs.writeFileSync(options.resultsFile, lines);
+  logger.info({ runDir, passAtK: summary.passAtK, efficiency: summary.efficiency }, 'eval run finished');
+  return { summary, verdicts, runDir };
 }
 
 /** Reads a run directory back (for compare and report). */

@@ -6,6 +6,7 @@
 import type { CheckRun, Verdict } from './checker.js';
 import type { DatasetId } from './datasets.js';
 import { meanPassAtK } from './pass-at-k.js';
+import type { EvalMode, SampleVerdict } from './types.js';
 
 export interface TaskSummary {
   n: number;
@@ -15,7 +16,12 @@ export interface TaskSummary {
 
 export interface EvalSummary {
   dataset: DatasetId;
-  mode: 'samples';
+  mode: EvalMode;
+  /** Completion and agent modes: the model and the sampling temperature. */
+  model?: string;
+  temperature?: number;
+  /** Completion and agent modes: what producing the samples cost (sums over the samples unless said). */
+  efficiency?: Efficiency;
   /** Samples per task (the smallest, if tasks differ). */
   n: number;
   tasks: number;
@@ -33,6 +39,62 @@ export interface EvalSummary {
   startedAt: string;
 }
 
+export interface Efficiency {
+  /** Mean wall time of one problem: its samples produced and checked, summed. */
+  wallSecondsPerProblem: number;
+  /** Mean wall time of one sample, produced and checked. */
+  wallSecondsPerSample: number;
+  modelSeconds: number;
+  tokens: { prompt: number; completion: number; reasoning: number };
+  /** Mean tokens of one sample (prompt + completion). */
+  tokensPerSample: number;
+  steps: number;
+  toolCalls: number;
+  /** CPU seconds inside the sandboxes: checks, the sanitizer, the agent's commands (ground truth apart). */
+  sandboxCpuSeconds: number;
+  /** Only when prices are configured (evalPricePromptPerMTok / evalPriceCompletionPerMTok). */
+  costUsd?: number;
+}
+
+/** Sums the per-sample metrics of the model and agent modes; undefined when no sample has any. */
+export function efficiencyOf(verdicts: readonly SampleVerdict[]): Efficiency | undefined {
+  const withMetrics = verdicts.filter((v) => v.metrics);
+  if (withMetrics.length === 0) return undefined;
+  const tokens = { prompt: 0, completion: 0, reasoning: 0 };
+  let wallMs = 0;
+  let modelMs = 0;
+  let steps = 0;
+  let toolCalls = 0;
+  let cpuMs = 0;
+  let cost: number | undefined;
+  const problems = new Set<string>();
+  for (const v of withMetrics) {
+    const m = v.metrics!;
+    problems.add(v.task_id);
+    wallMs += m.wallMs;
+    modelMs += m.modelMs;
+    tokens.prompt += m.tokens.prompt;
+    tokens.completion += m.tokens.completion;
+    tokens.reasoning += m.tokens.reasoning;
+    steps += m.steps;
+    toolCalls += m.toolCalls;
+    cpuMs += m.sandboxCpuMs;
+    if (m.costUsd !== undefined) cost = (cost ?? 0) + m.costUsd;
+  }
+  const e: Efficiency = {
+    wallSecondsPerProblem: round(wallMs / 1000 / problems.size, 3),
+    wallSecondsPerSample: round(wallMs / 1000 / withMetrics.length, 3),
+    modelSeconds: round(modelMs / 1000, 3),
+    tokens,
+    tokensPerSample: round((tokens.prompt + tokens.completion) / withMetrics.length, 1),
+    steps,
+    toolCalls,
+    sandboxCpuSeconds: round(cpuMs / 1000, 3),
+  };
+  if (cost !== undefined) e.costUsd = round(cost, 6);
+  return e;
+}
+
 export function plusPassed(v: Verdict): boolean {
   return v.status === 'pass' && v.plus_status === 'pass';
 }
@@ -42,6 +104,7 @@ export function summarize(
   hasPlus: boolean,
   run: CheckRun,
   startedAt: string,
+  extra: { mode?: EvalMode; model?: string; temperature?: number } = {},
 ): EvalSummary {
   const perTask: Record<string, TaskSummary> = {};
   const statusCounts: Record<string, number> = {};
@@ -65,7 +128,9 @@ export function summarize(
   const count = run.verdicts.length || 1;
   const summary: EvalSummary = {
     dataset,
-    mode: 'samples',
+    mode: extra.mode ?? 'samples',
+    ...(extra.model !== undefined ? { model: extra.model } : {}),
+    ...(extra.temperature !== undefined ? { temperature: extra.temperature } : {}),
     n: tasks.length ? Math.min(...tasks.map((t) => t.n)) : 0,
     tasks: tasks.length,
     samples: run.verdicts.length,
@@ -82,6 +147,8 @@ export function summarize(
     sandboxCpuSeconds: round(cpu / 1000 + run.groundTruth.cpuSeconds, 3),
     startedAt,
   };
+  const efficiency = efficiencyOf(run.verdicts);
+  if (efficiency) summary.efficiency = efficiency;
   if (hasPlus) {
     summary.passAtK.plus = meanPassAtK(tasks.map((t) => ({ n: t.n, c: t.plus ?? 0 })));
     summary.plusStatusCounts = plusStatusCounts;

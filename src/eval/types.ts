@@ -123,4 +123,6 @@ export interface SampleOutcome {
   verdict: SampleVerdict;
   /** Ground-truth CPU seconds this sample's check paid for (0 when cached). */
   groundTruthCpuSeconds: number;
+  /** The program that was checked (absent when nothing was produced). */
+  program?: string;
 }

