@@ -98,7 +98,7 @@ describe.skipIf(!hasSharedData)('june eval (CLI)', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!github)/);
   }, 240_000);
 
-  it('rejects an unknown dataset and a mode that is not built, with a clear reason', async () => {
+  it('rejects an unknown dataset, samples given to the agent mode and an uncached dataset, with a clear reason', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'june-eval-cli-'));
     const env = { ...process.env, JUNE_DATA_DIR: dir, JUNE_MODELS_DIR: dir, JUNE_OFFLINE: 'true' };
     const r1 = await execJune(['eval', 'run', '--dataset', 'apps', '--samples', 'x.jsonl'], {
@@ -115,7 +115,7 @@ describe.skipIf(!hasSharedData)('june eval (CLI)', () => {
       },
     );
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/--mode agent is not available yet/);
+    expect(r2.stderr).toMatch(/--samples is for --mode samples; --mode agent produces its own/);
     const r3 = await execJune(['eval', 'run', '--dataset', 'mbpp+', '--samples', 'x.jsonl'], {
       cwd: dir,
       env,
