@@ -10,6 +10,7 @@ import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { VoicePipeline } from '../pipeline/voice-pipeline.js';
 import { createProviders, type Providers } from '../providers/factory.js';
+import type { LanguageModel } from '../providers/types.js';
 
 export type PipelineState =
   { status: 'idle' } | { status: 'loading' } | { status: 'ready' } | { status: 'failed'; error: unknown };
@@ -18,6 +19,8 @@ export interface PipelineHolder {
   get(): Promise<VoicePipeline>;
   /** The last warm-up's outcome; never starts work. */
   state(): PipelineState;
+  /** The loaded language model, for small side questions (a chat's title); undefined until warm. */
+  languageModel?(): LanguageModel | undefined;
   /**
    * Warms up in the background and, while it fails, tries again with a growing pause (up to a minute),
    * so that readiness recovers when the LLM server comes back even if no task arrives. Stopped by close().
@@ -71,6 +74,7 @@ export function pipelineHolder(config: JuneConfig, logger: Logger): PipelineHold
       return pipeline;
     },
     state: () => state,
+    languageModel: () => ready?.llm,
     keepWarm(onFailure) {
       const attempt = (delayMs: number) => {
         if (closed) return;

@@ -78,7 +78,8 @@ describe('web page chats', () => {
     const page = await newPage(DESKTOP);
     await say(page, 'remember that my cat is called Miso');
     await expect.poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 }).toMatch(/Miso/);
-    await expect.poll(() => chosenTitle(page)).toBe('remember that my cat is called Miso');
+    // after the first answer the model titles the chat (the fake model answers with the first words)
+    await expect.poll(() => chosenTitle(page), { timeout: 20_000 }).toBe('Remember that my cat is');
 
     await page.reload();
     await page.locator('body[data-ready="true"]').waitFor();
@@ -98,11 +99,18 @@ describe('web page chats', () => {
     expect(await page.locator('#chat-empty .example').count()).toBe(3);
     await say(page, 'plan a picnic');
     await expect.poll(() => lastTurn(page).answer.textContent(), { timeout: 20_000 }).toMatch(/picnic/);
-    await expect.poll(() => chosenTitle(page)).toBe('plan a picnic');
+    await expect.poll(() => chosenTitle(page), { timeout: 20_000 }).toBe('Plan a picnic');
+    const titleRequest = (r: { body?: { messages?: Array<{ role: string; content: unknown }> } }) =>
+      r.body?.messages?.some((m) => m.role === 'system' && /short title/.test(String(m.content)));
     const sent = june.llm
       .chatRequests()
+      .filter((r) => !titleRequest(r))
       .at(-1)!
       .body!.messages!.map((m) => m.content);
+    // the title request carries the first message only, no history
+    const asked = june.llm.chatRequests().filter(titleRequest).at(-1)!.body!.messages!;
+    expect(asked.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(asked[1]!.content).toBe('plan a picnic');
     expect(sent.join(' ')).not.toContain('Miso');
 
     // renamed exactly as typed
@@ -132,6 +140,27 @@ describe('web page chats', () => {
     ).json()) as { conversations: Array<{ title: string }> };
     expect(listed.conversations.map((c) => c.title)).not.toContain('my work notes!');
   }, 120_000);
+
+  it("a model's title never replaces one the user gave first", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const post = async (url: string, body: unknown = {}) =>
+      (await (
+        await fetch(`${june.base}${url}`, { method: 'POST', headers: auth, body: JSON.stringify(body) })
+      ).json()) as Record<string, unknown>;
+    const made = await post('/v1/conversations');
+    const name = String(made.conversation);
+    const sent = await post('/v1/messages', { text: 'how do tides work', conversation: name });
+    await waitForTask(june.base, String(sent.taskId), auth);
+    await post(`/v1/conversations/${name}/rename`, { title: 'my tides, my way!' });
+    const kept = await post(`/v1/conversations/${name}/title`);
+    expect(kept.title).toBe('my tides, my way!');
+    // an untitled one gets the model's title
+    const other = String((await post('/v1/conversations')).conversation);
+    const second = await post('/v1/messages', { text: 'why is the sky blue', conversation: other });
+    await waitForTask(june.base, String(second.taskId), auth);
+    const titled = await post(`/v1/conversations/${other}/title`);
+    expect(titled).toMatchObject({ title: 'Why is the sky blue', titled: true });
+  }, 60_000);
 
   it('renders Markdown safely on a phone, with a working copy button', async () => {
     const page = await newPage(PHONE);

@@ -5,7 +5,8 @@
  *   stream SSE steps with delays, stall, cut the socket, send raw malformed lines, or answer with a status
  *   and JSON body (see fake-openai-scenarios.ts for realistic vLLM streams).
  * - Echo mode (whenever nothing is queued): a deterministic multi-sentence answer built from the last user
- *   message, streamed word by word like vLLM, optionally preceded by `reasoning_content`.
+ *   message, streamed word by word like vLLM, optionally preceded by `reasoning_content` (a request whose
+ *   system prompt asks for a "short title" gets the message's first words as one, see echoTitle).
  * - GET /v1/models lists `models`.
  * - `routes` (or `route()`) adds handlers for other paths, e.g. /v1/audio/speech in another helper.
  * Every request is recorded with its parsed JSON body so tests can check what was sent.
@@ -130,6 +131,15 @@ export const CHAT_PATH = '/v1/chat/completions';
 export function echoAnswer(userText: string): string {
   const said = userText.trim().replace(/[.!?]+$/, '');
   return `You said: ${said || 'nothing'}. That is a fine thing to say. Is there anything else?`;
+}
+
+/**
+ * The echo answer when the system prompt asks for a conversation title (as June does after a chat's
+ * first answer): the first words of the user message, capitalised and quoted, as a model might write it.
+ */
+export function echoTitle(userText: string): string {
+  const words = userText.trim().split(/\s+/).slice(0, 5).join(' ');
+  return `“${words.charAt(0).toUpperCase()}${words.slice(1)}”`;
 }
 
 /** The reasoning the echo mode streams before its answer. */
@@ -282,7 +292,9 @@ async function playEcho(
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const userText = typeof lastUser?.content === 'string' ? lastUser.content : '';
   const model = body.model ?? 'june-test-model';
-  const answer = echoAnswer(userText);
+  const system = messages.find((m) => m.role === 'system');
+  const wantsTitle = typeof system?.content === 'string' && /short title/i.test(system.content);
+  const answer = wantsTitle ? echoTitle(userText) : echoAnswer(userText);
   const wantReasoning =
     echo.reasoning === 'auto' || echo.reasoning === undefined
       ? /thinking/i.test(model)

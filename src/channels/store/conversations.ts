@@ -134,6 +134,18 @@ export class ConversationStore {
       .run(title ?? null, Date.now(), conversationKey(ref));
   }
 
+  /**
+   * Sets a suggested title only while the conversation has none, so a title the user gave first (or
+   * meanwhile) is never replaced. True when it was set.
+   */
+  suggestTitle(ref: ConversationRef, title: string): boolean {
+    this.row(ref);
+    const r = this.db
+      .prepare('UPDATE conversations SET title = ? WHERE key = ? AND title IS NULL')
+      .run(title, conversationKey(ref));
+    return r.changes > 0;
+  }
+
   /** Forgets the conversation: its messages of every epoch, its title and its preferences. */
   remove(ref: ConversationRef): void {
     const key = conversationKey(ref);

@@ -41,6 +41,20 @@ export function setupConversations({ onSelect, onError }) {
     render();
   }
 
+  /** Chats already given to the model to title (once each per page). */
+  const asked = new Set();
+  /** After a chat's first answer, the model suggests a title (kept only if the user gave none). */
+  async function autoTitle() {
+    const c = list.find((x) => x.conversation === current);
+    if (!c || c.titled || c.messages < 2 || asked.has(c.conversation)) return;
+    asked.add(c.conversation);
+    const titled = await api(`/v1/conversations/${encodeURIComponent(c.conversation)}/title`, {
+      method: 'POST',
+    });
+    list = list.map((x) => (x.conversation === titled.conversation ? titled : x));
+    render();
+  }
+
   function choose(name) {
     current = name;
     localStorage.setItem(KEY, name);
@@ -116,7 +130,13 @@ export function setupConversations({ onSelect, onError }) {
       render();
       return current;
     },
-    /** Reloads the titles (an untitled chat is named by its first message once it is stored). */
-    refresh: () => refresh().catch(() => undefined),
+    /**
+     * Reloads the titles (an untitled chat is named by its first message once it is stored), then has
+     * the model title a chat that has just had its first answer.
+     */
+    refresh: () =>
+      refresh()
+        .then(autoTitle)
+        .catch(() => undefined),
   };
 }

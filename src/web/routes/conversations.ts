@@ -2,7 +2,8 @@
  * The conversation routes: list, create, read back, rename, reset and delete. A user token sees only its
  * own web conversations; admin sees every channel's. The page uses them to show the history after a
  * reload and to keep a list of chats. Titles are kept exactly as typed (the conversation's id is a separate
- * generated name), and an untitled conversation is called by the start of its first message.
+ * generated name), and an untitled conversation is called by the start of its first message until the page
+ * asks for a title from the model (POST …/title, after the first answer; a title the user gave wins).
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -13,6 +14,7 @@ import type {
   StoredMessage,
 } from '../../channels/store/conversations.js';
 import { conversationKey } from '../../channels/store/conversations.js';
+import { askTitle } from '../../channels/conversation-title.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
 import type { Caller } from '../auth.js';
 import type { WebDeps } from '../deps.js';
@@ -35,6 +37,7 @@ import { WEB_CHANNEL } from '../web-adapter.js';
 const SCAN = 10_000;
 const TITLE_CHARS = 60;
 const UNTITLED = 'New chat';
+const TITLE_TIMEOUT_MS = 30_000;
 
 /** The start of the first message, cut at a word, as an untitled conversation's name. */
 export function titleFromText(text: string | undefined): string | undefined {
@@ -197,6 +200,37 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
       async handler({ params, body, caller }) {
         const c = find(caller, params.id);
         store.setTitle(refOf(c), body.title);
+        return summaryView(find(caller, c.key), caller);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/conversations/:id/title',
+      tag: 'conversations',
+      auth: 'user',
+      summary: 'Have the model title a conversation',
+      description:
+        'Asks the language model for a short title from the first message (one small request, made ' +
+        'after the answer, never during a turn) and keeps it only while the conversation has no title: ' +
+        'a title the user gave first, or meanwhile, stays. Answers the conversation as it is then; ' +
+        'without a loaded model it stays named by its first message.',
+      params: ConversationIdParams,
+      responses: {
+        200: { description: 'The conversation', schema: ConversationSummary },
+        404: { description: 'not_found (also for conversations of other users)' },
+      },
+      async handler({ params, caller }) {
+        const c = find(caller, params.id);
+        const llm = deps.runtime.pipeline.languageModel?.();
+        if (c.title === undefined && c.firstMessage && llm) {
+          const title = await askTitle(llm, c.firstMessage, AbortSignal.timeout(TITLE_TIMEOUT_MS)).catch(
+            (err: unknown) => {
+              deps.logger.info({ err: String(err), conversation: c.key }, 'no title from the model');
+              return undefined;
+            },
+          );
+          if (title) store.suggestTitle(refOf(c), title);
+        }
         return summaryView(find(caller, c.key), caller);
       },
     }),
