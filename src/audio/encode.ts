@@ -21,6 +21,7 @@ import { throwIfAborted } from '../util/abort.js';
 import { getLogger } from '../observability/logger.js';
 import { runAudioEngine, type EngineRunResult } from './ffmpeg-process.js';
 import { encodeOggOpusInProcess, InProcessEncodeDeclined } from './opus-encode.js';
+import { EncodePoolUnavailable, encodeOggOpusOffThread } from './opus-encode-pool.js';
 import { assertUsablePcm, float32ToLeBytes } from './pcm.js';
 import { pcmToWav } from './wav.js';
 
@@ -101,7 +102,14 @@ export async function encodeAudio(
   }
   if (format === 'ogg' && opts.engine !== 'ffmpeg') {
     try {
-      return await encodeOggOpusInProcess(pcm, { bitrateKbps: kbps, signal: opts.signal });
+      // On a worker thread, so many replies at once do not hold up the event loop; in-process if none runs.
+      return await encodeOggOpusOffThread(pcm, { bitrateKbps: kbps, signal: opts.signal }).catch(
+        (err: unknown) => {
+          if (err instanceof EncodePoolUnavailable)
+            return encodeOggOpusInProcess(pcm, { bitrateKbps: kbps, signal: opts.signal });
+          throw err;
+        },
+      );
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       // Nothing about the PCM makes the in-process encoder fail (it was checked above): whatever went
