@@ -16,6 +16,7 @@ import { configSchema } from '../config/schema.js';
 import { OpenAiLanguageModel } from '../providers/llm/openai.js';
 import { BubblewrapSandbox, checkBubblewrap } from '../sandbox/bubblewrap.js';
 import { DEFAULT_LIMITS } from '../sandbox/limits.js';
+import { renderReport } from './report.js';
 import { runModelEval } from './run.js';
 import { execJune } from '../../test/helpers/june-cli.js';
 import type { EvalSummary } from './summary.js';
@@ -161,6 +162,10 @@ describe.skipIf(!hasSharedData || !bwrap.ok)('june eval --mode completion | agen
     const onDisk = JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')) as typeof summary;
     expect(onDisk.efficiency).toEqual(e);
     expect(fs.readFileSync(path.join(outDir, 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    const html = renderReport(summary, verdicts);
+    expect(html).toContain('<h2>Efficiency</h2>');
+    expect(html).toContain('<h2>Tokens per sample</h2>');
+    expect(html).toContain(bad!.answer_file!); // the failing sample links its answer
   });
 
   it('n = 3 at a temperature: three samples per problem and pass@1 over them', async () => {

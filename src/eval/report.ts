@@ -1,9 +1,12 @@
 /**
  * `june eval report RUN`: one self-contained HTML file (inline CSS and SVG, no scripts, no network) with
  * pass@k bars, a per-task grid, a histogram of check times and the failure categories, plus each failing
- * sample's first failing input, expected and actual values. Everything from the run is escaped.
+ * sample's first failing input, expected and actual values. Runs of the model and agent modes add their
+ * efficiency (tokens, model time, steps, cost), a histogram of tokens per sample, and each failing
+ * sample's answer file or agent trajectory. Everything from the run is escaped.
  */
 import type { Verdict } from './checker.js';
+import type { SampleVerdict } from './types.js';
 import { baselinesFor } from './baselines.js';
 import type { EvalSummary } from './summary.js';
 
@@ -21,9 +24,18 @@ function bars(title: string, values: Record<string, number>): string {
   return `<h3>${esc(title)}</h3>${rows || '<p>no k with enough samples</p>'}`;
 }
 
-function histogram(valuesMs: number[]): string {
+const MS_BUCKETS = [10, 30, 100, 300, 1000, 3000, 10000, Infinity];
+const msLabel = (b: number) => (b === Infinity ? '>10s' : `≤${b >= 1000 ? `${b / 1000}s` : `${b}ms`}`);
+const TOKEN_BUCKETS = [100, 300, 1000, 3000, 10000, 30000, 100000, Infinity];
+const tokenLabel = (b: number) => (b === Infinity ? '>100k' : `≤${b >= 1000 ? `${b / 1000}k` : b}`);
+
+function histogram(
+  valuesMs: number[],
+  buckets = MS_BUCKETS,
+  labelOf = msLabel,
+  name = 'check time histogram',
+): string {
   if (valuesMs.length === 0) return '';
-  const buckets = [10, 30, 100, 300, 1000, 3000, 10000, Infinity];
   const counts = buckets.map(() => 0);
   for (const v of valuesMs) counts[buckets.findIndex((b) => v <= b)]!++;
   const max = Math.max(...counts, 1);
@@ -31,17 +43,34 @@ function histogram(valuesMs: number[]): string {
   const rects = counts
     .map((c, i) => {
       const h = Math.round((c / max) * 100);
-      const label =
-        buckets[i] === Infinity
-          ? '>10s'
-          : `≤${buckets[i]! >= 1000 ? `${buckets[i]! / 1000}s` : `${buckets[i]}ms`}`;
+      const label = labelOf(buckets[i]!);
       return `<rect x="${i * w + 4}" y="${110 - h}" width="${w - 8}" height="${h}" class="h"/><text x="${i * w + w / 2}" y="124" text-anchor="middle">${esc(label)}</text><text x="${i * w + w / 2}" y="${106 - h}" text-anchor="middle">${c}</text>`;
     })
     .join('');
-  return `<svg viewBox="0 0 ${buckets.length * w} 130" width="${buckets.length * w * 1.5}" role="img" aria-label="check time histogram">${rects}</svg>`;
+  return `<svg viewBox="0 0 ${buckets.length * w} 130" width="${buckets.length * w * 1.5}" role="img" aria-label="${esc(name)}">${rects}</svg>`;
+}
+
+function efficiencyTable(summary: EvalSummary): string {
+  const e = summary.efficiency;
+  if (!e) return '';
+  const rows: [string, string | number][] = [
+    ['wall time per problem', `${e.wallSecondsPerProblem} s`],
+    ['wall time per sample', `${e.wallSecondsPerSample} s`],
+    ['model time', `${e.modelSeconds} s`],
+    ['prompt tokens', e.tokens.prompt],
+    ['completion tokens', e.tokens.completion],
+    ['reasoning tokens (estimated)', e.tokens.reasoning],
+    ['tokens per sample', e.tokensPerSample],
+    ['model replies (steps)', e.steps],
+    ['tool calls', e.toolCalls],
+    ['sandbox CPU', `${e.sandboxCpuSeconds} s`],
+    ...(e.costUsd !== undefined ? [['cost', `$${e.costUsd.toFixed(4)}`] as [string, string]] : []),
+  ];
+  return `<h2>Efficiency</h2><table>${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table>`;
 }
 
 export function renderReport(summary: EvalSummary, verdicts: Verdict[]): string {
+  const produced = verdicts as SampleVerdict[];
   const tasks = Object.entries(summary.perTask);
   const grid = tasks
     .map(([id, t]) => {
@@ -71,7 +100,7 @@ export function renderReport(summary: EvalSummary, verdicts: Verdict[]): string 
     .map((v) => {
       const failedPlus = v.status === 'pass';
       const d = (failedPlus ? v.plus_detail : v.detail) ?? {};
-      return `<tr id="${esc(v.task_id)}"><td>${esc(v.task_id)}#${v.sample}</td><td>${esc(failedPlus ? `plus ${v.plus_status}` : v.status)}</td><td><code>${esc(d.input ?? d.assertion ?? '')}</code></td><td><code>${esc(d.expected ?? '')}</code></td><td><code>${esc(d.actual ?? d.error ?? '')}</code></td></tr>`;
+      return `<tr id="${esc(v.task_id)}"><td>${esc(v.task_id)}#${v.sample}</td><td>${esc(failedPlus ? `plus ${v.plus_status}` : v.status)}</td><td><code>${esc(d.input ?? d.assertion ?? '')}</code></td><td><code>${esc(d.expected ?? '')}</code></td><td><code>${esc(d.actual ?? d.error ?? '')}</code></td><td><code>${esc((v as SampleVerdict).trajectory ?? (v as SampleVerdict).answer_file ?? '')}</code></td></tr>`;
     })
     .join('');
   const baselines = baselinesFor(summary.dataset)
@@ -91,13 +120,25 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;ver
 code{white-space:pre-wrap;word-break:break-all}.h{fill:#57a}svg text{font-size:9px}
 </style></head><body>
 <h1>${esc(summary.dataset)}: ${summary.samples} samples, ${summary.tasks} tasks</h1>
+<p>mode ${esc(summary.mode ?? 'samples')}${summary.model ? ` · model ${esc(summary.model)}` : ''}${summary.temperature !== undefined ? ` · temperature ${esc(summary.temperature)}` : ''} · n ${summary.n}</p>
 <p>started ${esc(summary.startedAt)} · ${summary.wallSeconds} s wall · concurrency ${summary.concurrency} · sandbox CPU ${summary.sandboxCpuSeconds} s</p>
 ${bars('pass@k (base tests)', summary.passAtK.base)}
 ${summary.passAtK.plus ? bars('pass@k (base + plus tests)', summary.passAtK.plus) : ''}
 <h2>Tasks</h2><div class="grid">${grid}</div>
 <h2>Check time per sample</h2>${histogram(verdicts.map((v) => v.wall_ms))}
+${efficiencyTable(summary)}
+${
+  produced.some((v) => v.metrics)
+    ? `<h2>Tokens per sample</h2>${histogram(
+        produced.filter((v) => v.metrics).map((v) => v.metrics!.tokens.prompt + v.metrics!.tokens.completion),
+        TOKEN_BUCKETS,
+        tokenLabel,
+        'tokens histogram',
+      )}`
+    : ''
+}
 <h2>Failure categories</h2><table><tr><th>category</th><th>samples</th></tr>${catRows}</table>
-<h2>Failures</h2><table><tr><th>task</th><th>status</th><th>input</th><th>expected</th><th>actual / error</th></tr>${failures}</table>
+<h2>Failures</h2><table><tr><th>task</th><th>status</th><th>input</th><th>expected</th><th>actual / error</th><th>answer / trajectory</th></tr>${failures}</table>
 ${baselines ? `<h2>Published baselines</h2><table><tr><th>model</th><th>metric</th><th>value</th><th>kind</th><th>source</th></tr>${baselines}</table>` : ''}
 </body></html>
 `;
