@@ -126,8 +126,12 @@ describe.skipIf(!hasSharedData || !bwrap.ok)('june eval --mode completion | agen
     expect(saved.maxTokens).toBe(32_768); // a thinking model by its name gets the large budget
 
     expect(bad).toMatchObject({ task_id: 'HumanEval/4', status: 'fail' });
-    expect(bad!.detail?.assertion ?? bad!.detail?.error).toBeTruthy();
-    expect(JSON.stringify(bad!.detail)).toMatch(/candidate|assert/);
+    // the first failing check, with its input, the expected and the actual value
+    expect(bad!.detail).toMatchObject({
+      input: 'candidate([1.0, 2.0, 3.0])',
+      expected: '0.6666666666666666',
+      actual: '0.0',
+    });
 
     // what the server was asked: one user message with the instruct prompt, temperature, the budget
     const bodies = server.chatRequests().map((r) => r.body!);
