@@ -81,6 +81,8 @@ export interface ChatRequest {
 export interface TokenUsage {
   promptTokens?: number;
   completionTokens?: number;
+  /** Of the completion tokens, those spent reasoning, when the server says (completion_tokens_details). */
+  reasoningTokens?: number;
 }
 
 /**

@@ -60,6 +60,22 @@ describe('OpenAiStreamDecoder', () => {
     ]);
   });
 
+  it('reports the reasoning tokens a server counts inside the completion tokens', () => {
+    const d = decoder();
+    d.push(delta({ content: 'x' }, 'stop'));
+    d.push({
+      choices: [],
+      usage: { prompt_tokens: 9, completion_tokens: 40, completion_tokens_details: { reasoning_tokens: 31 } },
+    });
+    expect(d.finish()).toEqual([
+      {
+        type: 'done',
+        finishReason: 'stop',
+        usage: { promptTokens: 9, completionTokens: 40, reasoningTokens: 31 },
+      },
+    ]);
+  });
+
   it('turns an error payload into a ProviderError and a non-object into MalformedOutputError', () => {
     expect(() => decoder().push({ error: { message: 'out of memory' } })).toThrow(/out of memory/);
     expect(() => decoder().push({ error: 'x' })).toThrow(ProviderError);

@@ -180,6 +180,9 @@ function toUsage(u: Record<string, unknown>): TokenUsage {
   const usage: TokenUsage = {};
   if (typeof u.prompt_tokens === 'number') usage.promptTokens = u.prompt_tokens;
   if (typeof u.completion_tokens === 'number') usage.completionTokens = u.completion_tokens;
+  const details = u.completion_tokens_details;
+  if (isRecord(details) && typeof details.reasoning_tokens === 'number')
+    usage.reasoningTokens = details.reasoning_tokens;
   return usage;
 }
 
