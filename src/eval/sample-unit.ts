@@ -188,7 +188,7 @@ async function complete(ctx: SampleContext, model: LanguageModel): Promise<Produ
   const tokens: TokenMetrics = {
     prompt: result.usage?.promptTokens ?? estimateTokens(prompt),
     completion: result.usage?.completionTokens ?? estimateTokens(result.text + result.reasoning),
-    reasoning: estimateTokens(reasoningText),
+    reasoning: result.usage?.reasoningTokens ?? estimateTokens(reasoningText),
   };
   const sanitizer = ctx.sanitizer ?? defaultSanitizer();
   let code = '';
