@@ -52,7 +52,7 @@ def fenced_blocks(text):
     return blocks
 
 
-def longest_valid_run(text, max_lines=400):
+def longest_valid_run(text, max_lines=200):
     """EvalPlus's code_extract: the run of lines that parses and has the most non-empty lines."""
     lines = text.split("\n")[:max_lines]
     n = len(lines)
@@ -63,6 +63,10 @@ def longest_valid_run(text, max_lines=400):
     for i in range(n):
         if prefix[n] - prefix[i] <= best:
             break
+        # a run that starts blank has a longer-or-equal twin starting at its first line; one that starts
+        # indented cannot parse (unexpected indent)
+        if not lines[i].strip() or lines[i][0] in " \t":
+            continue
         for j in range(n, i, -1):
             count = prefix[j] - prefix[i]
             if count <= best:
