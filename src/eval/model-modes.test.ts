@@ -308,4 +308,27 @@ describe.skipIf(!hasSharedData || !bwrap.ok)('june eval --mode completion | agen
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--samples is for --mode samples');
   });
+
+  it('completion on MBPP+: the first test is in the prompt, and plus tests run on the extracted code', async () => {
+    server.enqueue(
+      answer(
+        'Use a set intersection.\n\n```python\ndef similar_elements(test_tup1, test_tup2):\n    return tuple(set(test_tup1) & set(test_tup2))\n\nprint(similar_elements((3, 4), (4, 5)))\n```\n',
+        '',
+        [80, 25],
+      ),
+    );
+    const { summary, verdicts } = await runModelEval(config(), {
+      dataset: 'mbpp+',
+      mode: 'completion',
+      model: model('plain-coder'),
+      problemsFile: DATA_FILES['mbpp+'],
+      tasks: ['Mbpp/2'],
+      outDir: path.join(dir, 'mbppplus'),
+      concurrency: 1,
+    });
+    expect(verdicts[0]).toMatchObject({ task_id: 'Mbpp/2', status: 'pass', plus_status: 'pass' });
+    expect(summary.passAtK).toEqual({ base: { 'pass@1': 1 }, plus: { 'pass@1': 1 } });
+    const prompt = server.chatRequests()[0]!.body!.messages![0]!.content as string;
+    expect(prompt).toContain('assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))');
+  });
 });
