@@ -26,6 +26,7 @@ import { adminRoutes } from './routes/admin.js';
 import { audioRoutes } from './routes/audio.js';
 import { codeRoutes } from './routes/code.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { evalRoutes } from './routes/evals.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { taskEventRoutes } from './routes/task-events.js';
@@ -149,6 +150,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     ...conversationRoutes(deps),
     ...codeRoutes(deps),
     ...adminRoutes(deps),
+    ...evalRoutes(deps),
   ];
   let openapi: unknown;
   routes.push(
