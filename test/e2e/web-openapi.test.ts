@@ -105,6 +105,14 @@ describe('/openapi.json', () => {
         'GET /v1/code/{id}/steps',
         'GET /v1/code/{id}/diff',
         'POST /v1/code/{id}/cancel',
+        'POST /v1/evals',
+        'GET /v1/evals',
+        'GET /v1/evals/{id}',
+        'GET /v1/evals/{id}/samples',
+        'GET /v1/evals/{id}/samples/{index}',
+        'POST /v1/evals/{id}/cancel',
+        'GET /v1/evals/{id}/report',
+        'GET /v1/evals/{id}/logs',
       ].sort(),
     );
     expect(operation('get', '/health').security).toEqual([]);
@@ -183,6 +191,12 @@ describe('/openapi.json', () => {
         .status,
     ).toBe(200);
     await check('get', '/v1/admin/workers');
+    expect((await check('get', '/v1/evals')).status).toBe(200);
+    expect((await check('get', '/v1/evals/{id}', { url: '/v1/evals/eval-missing' })).status).toBe(404);
+    expect(
+      (await check('post', '/v1/evals', { body: { dataset: 'humaneval', mode: 'agent', samples: '{}' } }))
+        .status,
+    ).toBe(400);
     await check('get', '/v1/admin/queue');
     await check('get', '/v1/admin/dead-letters');
     expect((await check('post', '/v1/admin/dead-letters/redrive', { body: { all: true } })).status).toBe(200);
