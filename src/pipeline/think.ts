@@ -1,9 +1,10 @@
 /**
  * The answering half, the README's LLM stage: stream the LLM reply, cut it into sentences as it arrives and
- * hand each one to TTS at once, so speech starts while the model is still writing.
+ * hand each one to TTS at once, so speech starts while the model is still writing. Tools the caller
+ * offers go to the model as they are; their calls come back in the reply for the caller to run.
  */
 import type { VoiceMetrics } from '../observability/metrics.js';
-import type { ChatMessage, LanguageModel, ToolCall } from '../providers/types.js';
+import type { ChatMessage, LanguageModel, ToolCall, ToolDefinition } from '../providers/types.js';
 import { SentenceSegmenter } from './sentence-segmenter.js';
 import { toSpeakable } from './speakable.js';
 import { runStage } from './stage.js';
@@ -36,6 +37,7 @@ export async function think(
   turn: TurnFrame,
   messages: ChatMessage[],
   tts: TtsStream | undefined,
+  tools: ToolDefinition[] = [],
 ): Promise<{ reply: LlmReply; timings: ThinkTimings }> {
   const { clock, emit } = turn;
   const timings: ThinkTimings = {};
@@ -81,6 +83,7 @@ export async function think(
         const stream = llm.chatStream({
           messages,
           signal,
+          ...(tools.length ? { tools } : {}),
           temperature: config.llmTemperature,
           maxTokens: config.llmMaxTokens,
         });

@@ -1,6 +1,16 @@
-import type { ChatMessage, PcmAudio, ToolCall, Transcript } from '../providers/types.js';
+import type { ChatMessage, PcmAudio, ToolCall, ToolDefinition, Transcript } from '../providers/types.js';
 
 export type ReplyFormat = 'ogg' | 'mp3' | 'wav';
+
+/**
+ * A tool the caller offers the chat model for this turn (e.g. delegating a coding task). The pipeline
+ * only passes the definition to the model and, when the model calls it, runs `call` with the raw JSON
+ * arguments; what `call` answers is said to the user after the model's own words (or instead of them).
+ */
+export interface TurnTool {
+  definition: ToolDefinition;
+  call(argumentsJson: string): Promise<string>;
+}
 
 export interface TurnInputBase {
   /** Where the turn came from (cli, telegram, discord, web); a metrics label. */
@@ -18,6 +28,8 @@ export interface TurnInputBase {
   signal?: AbortSignal;
   /** Live events (stage timings, transcript, streamed text). */
   onEvent?: (event: TurnEvent) => void;
+  /** Tools offered to the model in this turn (decided by the caller); none by default. */
+  tools?: TurnTool[];
 }
 
 export type TurnInput =

@@ -17,15 +17,25 @@ import { preloadOpusCodec } from '../audio/index.js';
 import { getLogger, type Logger } from '../observability/logger.js';
 import { voiceMetrics, type VoiceMetrics } from '../observability/metrics.js';
 import { recordSpanError, startSpan } from '../observability/tracing.js';
-import type { ChatMessage, Transcript } from '../providers/types.js';
+import type { ChatMessage, ToolCall, Transcript } from '../providers/types.js';
 import { CancelledError, toJuneError } from '../util/errors.js';
 import { hear } from './hear.js';
 import { unionLength } from './intervals.js';
 import { REPLIES } from './replies.js';
+import { SentenceSegmenter } from './sentence-segmenter.js';
+import { toSpeakable } from './speakable.js';
 import { think } from './think.js';
 import { finishSpeaking, startSpeaking, type Spoken } from './speak.js';
 import { TurnClock, type TurnFrame, type VoicePipelineDeps } from './turn-context.js';
-import type { TurnEvent, TurnInput, TurnResult, TurnStatus, TurnTimings } from './types.js';
+import type {
+  ReplyAudio,
+  ReplyFormat,
+  TurnEvent,
+  TurnInput,
+  TurnResult,
+  TurnStatus,
+  TurnTimings,
+} from './types.js';
 
 /** One turn as the pipeline runs it: the stages' shared frame, plus what only the pipeline reads. */
 interface Turn extends TurnFrame {
@@ -139,7 +149,8 @@ export class VoicePipeline {
     const tts = speak ? startSpeaking(engines, turn, language) : undefined;
     let reply;
     try {
-      const thought = await think(engines, turn, messages, tts);
+      const tools = (input.tools ?? []).map((t) => t.definition);
+      const thought = await think(engines, turn, messages, tts, tools);
       Object.assign(turn.timings, thought.timings);
       reply = thought.reply;
     } catch (err) {
@@ -150,12 +161,21 @@ export class VoicePipeline {
 
     const notes: string[] = [];
     let text = reply.text.trim();
+    if (text) reply.pushSentences(reply.flush());
+    // the caller's tools the model called: what they answer is said after the model's own words
+    const told = await this.runTools(input, reply.toolCalls).catch((err: unknown) => {
+      tts?.abort();
+      void tts?.finish();
+      throw err;
+    });
+    if (told.length) {
+      reply.pushSentences(told);
+      text = [text, ...told].filter(Boolean).join('\n\n');
+    }
     if (!text) {
       text = REPLIES.emptyAnswer;
       notes.push('The model produced no answer text (only reasoning or nothing).');
       reply.pushSentences([text]);
-    } else {
-      reply.pushSentences(reply.flush());
     }
     const audio = tts
       ? this.spoken(turn, await finishSpeaking(engines, turn, tts, this.format(turn)), notes)
@@ -172,6 +192,49 @@ export class VoicePipeline {
       notes,
       userMessage,
     };
+  }
+
+  /** Runs the calls of the caller's tools, in order; calls of tools it did not offer are ignored. */
+  private async runTools(input: TurnInput, calls: ToolCall[]): Promise<string[]> {
+    const told: string[] = [];
+    for (const call of calls) {
+      const tool = input.tools?.find((t) => t.definition.name === call.name);
+      if (!tool) continue;
+      const said = (await tool.call(call.arguments)).trim();
+      if (said) told.push(said);
+    }
+    return told;
+  }
+
+  /**
+   * Speaks a given text (no LLM), e.g. a coding run's summary for a user who asked by voice: the same
+   * TTS and encode stages as a turn's reply. Undefined when there is nothing to say or TTS failed.
+   */
+  async speakText(
+    text: string,
+    options: { language?: string; format?: ReplyFormat; signal?: AbortSignal } = {},
+  ): Promise<ReplyAudio | undefined> {
+    const engines = { ...this.deps, logger: this.logger, metrics: this.metrics };
+    const emit = () => undefined;
+    const turn: TurnFrame = {
+      clock: new TurnClock(emit),
+      root: startSpan('voice.speak', undefined, { 'june.text_length': text.length }),
+      emit,
+      signal: options.signal,
+      stage: 'tts',
+    };
+    try {
+      const tts = startSpeaking(engines, turn, options.language, { quiet: true });
+      const segmenter = new SentenceSegmenter();
+      for (const sentence of [...segmenter.push(text), ...segmenter.flush()]) {
+        const speakable = toSpeakable(sentence);
+        if (speakable) tts.push(speakable);
+      }
+      const format = options.format ?? this.deps.config.replyFormat;
+      return (await finishSpeaking(engines, turn, tts, format)).audio;
+    } finally {
+      turn.root.end();
+    }
   }
 
   /** A fixed reply (no LLM call), spoken when the turn speaks. */
