@@ -20,4 +20,8 @@ export interface CodeTaskPayload {
   project?: string;
   /** The chat to send the summary and the diff to when the run ends (absent: the result is only recorded). */
   reply?: CodeReplyTarget;
+  /** The user asked by voice (a voice note the chat model delegated): the summary goes back spoken too. */
+  spoke?: boolean;
+  /** The language the user spoke in, for the spoken summary's voice. */
+  language?: string;
 }

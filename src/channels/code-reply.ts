@@ -1,13 +1,32 @@
 /**
- * Sends a finished coding run back to the chat that asked for it (`/code TASK`): the summary as text and
- * the diff as a file where the channel can send files (otherwise the diff follows as text). Each part is
- * a recorded step of the task, so a retried task sends nothing twice. Replies are text only, since a
- * `/code` request is always typed.
+ * Sends a finished coding run back to the chat that asked for it (`/code TASK`, or the chat model's
+ * delegate_coding_task): the summary as text, spoken too (a voice note with the text as caption) when the
+ * user asked by voice, and the diff as a file where the channel can send files (otherwise the diff follows
+ * as text). Each part is a recorded step of the task, so a retried task sends nothing twice. A summary
+ * that cannot be spoken (TTS down) still goes out as text.
  */
 import type { CodeRunReply } from '../agent/code-handler.js';
 import type { Logger } from '../observability/logger.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
-import type { ChannelAdapter } from './types.js';
+import type { ChannelAdapter, VoiceNote } from './types.js';
+
+/** Speaks a text as a voice note (the voice pipeline's TTS and encode); undefined when it cannot. */
+export type SpeakSummary = (
+  text: string,
+  options: { language?: string; signal?: AbortSignal },
+) => Promise<VoiceNote | undefined>;
+
+/** What is said aloud: the head line and the first sentences of the answer, not the whole text. */
+export function spokenSummary(result: Record<string, unknown>, maxChars = 300): string {
+  const text = codeSummary(result)
+    .replace(/```[\s\S]*?```/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text.length <= maxChars) return text;
+  const cut = text.slice(0, maxChars);
+  const end = Math.max(cut.lastIndexOf('. '), cut.lastIndexOf('! '), cut.lastIndexOf('? '));
+  return end > 0 ? cut.slice(0, end + 1) : `${cut.replace(/\s+\S*$/, '')}…`;
+}
 
 /** The summary line for a run's result: its answer, or why it stopped. */
 export function codeSummary(result: Record<string, unknown>): string {
@@ -21,15 +40,26 @@ export function codeSummary(result: Record<string, unknown>): string {
 export function codeReplySender(
   adapter: (name: string) => ChannelAdapter | undefined,
   logger: Logger,
+  speak?: SpeakSummary,
 ): (r: CodeRunReply) => Promise<void> {
-  return async ({ target, result, once, signal }) => {
+  return async ({ target, result, spoke, language, once, signal }) => {
     const channel = adapter(target.channel);
     if (!channel) {
       logger.warn({ channel: target.channel }, 'no adapter for the channel a coding task came from');
       return;
     }
     const opts = { once, signal, logger };
-    await deliverReply(channel, target, { text: codeSummary(result) }, opts);
+    let voice: VoiceNote | undefined;
+    if (spoke && speak) {
+      // a retried task speaks again but sends nothing twice: the voice note's delivery is a recorded step
+      voice = await speak(spokenSummary(result), { ...(language ? { language } : {}), signal }).catch(
+        (err: unknown) => {
+          logger.warn({ err: String(err) }, 'could not speak the coding summary; sending text only');
+          return undefined;
+        },
+      );
+    }
+    await deliverReply(channel, target, { text: codeSummary(result), ...(voice ? { voice } : {}) }, opts);
     const diff = typeof result.diff === 'string' ? result.diff : '';
     if (!diff.trim()) return;
     const runId = typeof result.runId === 'string' ? result.runId : 'run';

@@ -1,5 +1,6 @@
 /**
- * Chat commands, answered at once without the LLM: /start, /help, /new, /voice auto|always|never, /lang.
+ * Chat commands, answered at once without the LLM: /start, /help, /new, /voice auto|always|never, /lang,
+ * /code TASK and /cancel (coding tasks).
  * One table holds each command's menu entry and its answer; the gateway looks commands up in it.
  */
 import type { ConversationRef, ConversationStore, VoiceMode } from './store/conversations.js';
@@ -21,6 +22,8 @@ export interface CommandContext {
    * answers what the user is told.
    */
   startCode?: (task: string) => Promise<string>;
+  /** Cancels this user's unfinished coding tasks in this chat (the gateway provides it). */
+  cancelCode?: () => Promise<string>;
 }
 
 /** A chat command: its menu entry and what it answers. Adding a command is adding one of these. */
@@ -34,6 +37,7 @@ export const HELP_TEXT = [
   '/voice auto|always|never chooses when I answer with a voice note (auto: when you spoke).',
   '/lang en|fr|de|… sets your language; /lang auto detects it.',
   '/code TASK does a coding task in a sandbox and sends back a summary and the changes.',
+  '/cancel stops your running coding task.',
 ].join('\n');
 
 /** "/voice@JuneBot always" → { name: 'voice', args: ['always'] }; undefined for non-commands. */
@@ -96,6 +100,11 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
       if (!startCode) return 'Coding tasks cannot be started from here.';
       return startCode(task);
     },
+  },
+  {
+    command: 'cancel',
+    description: 'Stop your running coding task',
+    run: ({ cancelCode }) => (cancelCode ? cancelCode() : 'Nothing to cancel.'),
   },
 ];
 

@@ -12,11 +12,11 @@
  *   then the message becomes a durable task (deduplicated by platform message id) BEFORE the adapter
  *   acknowledges the update to the platform, so nothing accepted is ever lost.
  */
-import { CODE_CAPABILITY, CODE_TASK_KIND, type CodeTaskPayload } from '../agent/code-contract.js';
 import type { Logger } from '../observability/logger.js';
 import { currentTraceparent } from '../observability/trace-context.js';
 import { withSpan } from '../observability/tracing.js';
 import type { TaskQueue } from '../tasks/types.js';
+import { cancelCodeTasks, codeWorkerAvailable, enqueueCodeTask } from './code-tasks.js';
 import { findCommand, parseCommand } from './commands.js';
 import { sendWithRetry } from './delivery.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -133,6 +133,11 @@ export class ChannelGateway {
         ref,
         conversations: this.deps.conversations,
         startCode: (task) => this.startCode(msg, task, log),
+        cancelCode: async () => {
+          const text = await cancelCodeTasks(this.deps.queue, msg);
+          log.info({ answer: text }, 'coding tasks cancel asked for');
+          return text;
+        },
       });
       return reply('command', text);
     }
@@ -191,20 +196,17 @@ export class ChannelGateway {
    * Deduplicated by the platform message id, like a turn.
    */
   private async startCode(msg: InboundMessage, task: string, log: Logger): Promise<string> {
-    const workers = await this.deps.queue.listWorkers();
-    if (!workers.some((w) => w.capabilities.includes(CODE_CAPABILITY))) {
+    if (!(await codeWorkerAvailable(this.deps.queue))) {
       log.info('a coding task was asked for, but no worker serves the code capability');
       return NO_CODE_WORKER_TEXT;
     }
-    const payload: CodeTaskPayload = { task, reply: replyTarget(msg) };
-    const taskId = await this.deps.queue.enqueue({
-      kind: CODE_TASK_KIND,
-      capability: CODE_CAPABILITY,
-      payload,
+    const taskId = await enqueueCodeTask(this.deps.queue, {
+      message: msg,
+      task,
       idempotencyKey: `code:${msg.channel}:${msg.chatId}:${msg.messageId}`,
     });
     log.info({ taskId }, 'coding task accepted');
-    return `On it (task ${taskId}). I'll send a summary and the changes when I'm done.`;
+    return `On it (task ${taskId}). I'll send a summary and the changes when I'm done; /cancel stops it.`;
   }
 
   /** What a stranger in a private chat is told, if anything: the owner's welcome, a code, or a refusal. */

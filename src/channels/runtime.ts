@@ -8,7 +8,11 @@ import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { HandlerRegistry } from '../tasks/handlers.js';
 import type { TaskQueue } from '../tasks/types.js';
+import type { CodeHandlerOptions } from '../agent/code-handler.js';
 import { AudioStore } from './audio-store.js';
+import { codeReplySender, type SpeakSummary } from './code-reply.js';
+import { codeStatusReporter } from './code-status.js';
+import { queueDelegation } from './code-tasks.js';
 import { ChannelGateway, sendOutcomeReply } from './gateway.js';
 import { parkInbound, registerInboundHandler } from './inbound-task.js';
 import { pipelineHolder, type PipelineHolder } from './pipeline-holder.js';
@@ -43,6 +47,11 @@ export interface ChannelRuntime {
   pipeline: PipelineHolder;
   /** The channel task handlers, for `startWorkers({ registry: runtime.handlers })`. */
   handlers: HandlerRegistry;
+  /**
+   * What the coding handler needs of the channels, for `createCodeHandler({ …, ...runtime.codeHooks })`:
+   * a chat's live status message and the reply (text, voice note when the user spoke, the diff).
+   */
+  codeHooks: Pick<CodeHandlerOptions, 'reply' | 'status'>;
   /** Adds an adapter (e.g. the web channel) and starts receiving on it. */
   addAdapter(adapter: ChannelAdapter): Promise<void>;
   stop(): Promise<void>;
@@ -103,11 +112,22 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     defaultVoiceMode: config.voiceReplies,
     // the web page (channel "web") plays a reply sentence by sentence while it is being spoken
     sentenceClips: (channel) => channel === 'web',
+    ...(queue ? { delegate: queueDelegation(queue, config.agentChatDelegate) } : {}),
   });
   registerInboundHandler(handlers, {
     adapter: (name) => adapters.get(name),
     gateway: () => gateway,
   });
+
+  const adapterOf = (name: string) => adapters.get(name);
+  const speak: SpeakSummary = async (text, o) => {
+    const audio = await (await pipeline.get()).speakText(text, o);
+    return audio && { data: audio.data, mimeType: audio.mimeType, durationSec: audio.durationSec };
+  };
+  const codeHooks = {
+    reply: codeReplySender(adapterOf, logger, speak),
+    status: codeStatusReporter(adapterOf, { logger, editIntervalMs: config.agentStatusEditMs }),
+  };
 
   const receive = (options.receive ?? true) && gateway !== undefined;
   const addAdapter = async (adapter: ChannelAdapter) => {
@@ -130,6 +150,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     adapters,
     pipeline,
     handlers,
+    codeHooks,
     addAdapter,
     async stop() {
       await Promise.allSettled([...adapters.values()].map((a) => a.stop()));

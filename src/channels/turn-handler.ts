@@ -1,6 +1,8 @@
 /**
  * The task handler for a message from any channel: download the audio, run the voice/text turn with the
- * conversation's history, store the turn, keep the reply audio, deliver the reply. Idempotent by task id:
+ * conversation's history (and, where a worker serves `code`, the delegate_coding_task tool, so the model
+ * can hand work that needs code to the coding agent), store the turn, keep the reply audio, deliver the
+ * reply. Idempotent by task id:
  * the stored turn and every delivered part are recorded steps, so a re-run after a crash sends nothing twice.
  *
  * Failures: bad audio (non-retryable) is answered with its clear sentence and the task ends dead with the
@@ -12,6 +14,7 @@ import type { TurnEvent, TurnResult } from '../pipeline/types.js';
 import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
 import { outageOf, toJuneError } from '../util/errors.js';
 import type { AudioStore } from './audio-store.js';
+import { delegateTool, type CodeDelegation } from './code-tasks.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
 import { progressReporter } from './sentence-audio.js';
 import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './turn-task.js';
@@ -45,6 +48,11 @@ export interface TurnHandlerDeps {
    * that plays them as they come (the web page; see sentence-audio.ts). Default: none.
    */
   sentenceClips?: (channel: string) => boolean;
+  /**
+   * Lets the chat model start coding tasks (the delegate_coding_task tool), offered in a turn only while
+   * `available()` says so. Absent: the model gets no tools.
+   */
+  delegate?: CodeDelegation;
 }
 
 /** Progress events worth recording for live followers (not every token: sentences are enough). */
@@ -101,8 +109,20 @@ export async function runChannelTurn(
     const pipeline = await deps.pipeline();
     // the one place both turn facts are decided: whether to speak (above) and how much history to send
     const history = deps.conversations.history(ref, deps.historyMaxTokens, deps.historyTurns);
+    const tools =
+      deps.delegate && (await deps.delegate.available())
+        ? [
+            delegateTool(deps.delegate, {
+              message,
+              taskId: ctx.task.id,
+              spoke: attachment !== undefined,
+              ...(prefs.language ? { language: prefs.language } : {}),
+            }),
+          ]
+        : undefined;
     const common = {
       platform: message.channel,
+      ...(tools ? { tools } : {}),
       history,
       speak,
       signal: ctx.signal,

@@ -92,4 +92,11 @@ export interface ChannelAdapter {
   sendActivity(target: ReplyTarget, activity: Activity): Promise<void>;
   /** Sends a file (Telegram sendDocument, a Discord file); a channel without it gets the text only. */
   sendDocument?(target: ReplyTarget, doc: OutboundDocument, caption?: string): Promise<void>;
+  /**
+   * Sends a text message that can be edited later (a coding run's status line) and answers its platform
+   * message id. Present together with `editText`; a channel without them gets no status message.
+   */
+  sendEditableText?(target: ReplyTarget, text: string): Promise<string>;
+  /** Replaces the text of a message sent by `sendEditableText` (Telegram editMessageText, Discord edit). */
+  editText?(target: ReplyTarget, messageId: string, text: string): Promise<void>;
 }

@@ -184,6 +184,23 @@ async function route(state: FakeDiscordState, req: RestRequest): Promise<RestRes
     if (!msg) throw new ApiError(404, 10008, 'Unknown Message');
     return { status: 200, body: msg };
   }
+  if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && method === 'PATCH') {
+    requireBot(state, req);
+    channelOr404(state, m[1]!);
+    const msg = state.message(m[1]!, m[2]!);
+    if (!msg) throw new ApiError(404, 10008, 'Unknown Message');
+    if ((msg.author as Json | undefined)?.id !== state.bot.id)
+      throw new ApiError(403, 50005, 'Cannot edit a message authored by another user');
+    const body = json(req);
+    if (typeof body.content === 'string') {
+      if (body.content.length > MAX_CONTENT)
+        throw formError('content', 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_CONTENT} or fewer in length.`);
+      msg.content = body.content;
+      msg.edited_timestamp = new Date().toISOString();
+      state.edits.push({ channelId: m[1]!, messageId: m[2]!, content: body.content, at: Date.now() });
+    }
+    return { status: 200, body: msg };
+  }
   if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === 'POST') {
     requireBot(state, req);
     channelOr404(state, m[1]!);

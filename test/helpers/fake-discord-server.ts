@@ -88,6 +88,8 @@ export interface FakeDiscordServer {
   ): FakeInteraction;
   /** What the bot posted, oldest first; optionally only in one channel. */
   sent(channelId?: string): SentMessage[];
+  /** Edits of the bot's messages, oldest first; optionally only in one channel. */
+  edits(channelId?: string): { channelId: string; messageId: string; content: string; at: number }[];
   typing(channelId?: string): { channelId: string; at: number }[];
   commands(): Json[];
   requests(): RecordedRequest[];
@@ -282,8 +284,10 @@ export async function startFakeDiscordServer(options: FakeDiscordOptions = {}): 
     },
     connected: (timeoutMs = 15_000) =>
       fake.waitFor(() => gateway.liveSessions()[0], { timeoutMs, what: 'a gateway session' }),
+    edits: (channelId) => state.edits.filter((e) => !channelId || e.channelId === channelId),
     reset() {
       state.sentMessages.length = 0;
+      state.edits.length = 0;
       state.typing.length = 0;
       state.requests.length = 0;
       state.rateLimits.length = 0;

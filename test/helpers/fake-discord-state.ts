@@ -85,6 +85,8 @@ export class FakeDiscordState {
   readonly interactions = new Map<string, FakeInteraction>();
   registeredCommands: Json[] = [];
   readonly sentMessages: SentMessage[] = [];
+  /** Edits of the bot's messages (PATCH), oldest first. */
+  readonly edits: { channelId: string; messageId: string; content: string; at: number }[] = [];
   readonly typing: { channelId: string; at: number }[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly rateLimits: (RateLimitScript & { left: number })[] = [];

@@ -90,7 +90,34 @@ export function routeMethod(
       const text = typeof params.text === 'string' ? params.text : '';
       if (!text.trim()) return apiError(res, 400, 'Bad Request: message text is empty');
       if (text.length > 4096) return apiError(res, 400, 'Bad Request: message is too long');
-      return apiOk(res, sentMessage({ text }));
+      const message = sentMessage({ text });
+      state.texts.set(message.message_id, { chatId: chatId, text });
+      return apiOk(res, message);
+    }
+    case 'editMessageText': {
+      if (!chatId) return apiError(res, 400, 'Bad Request: chat_id is empty');
+      const id = Number(params.message_id);
+      const text = typeof params.text === 'string' ? params.text : '';
+      if (!text.trim()) return apiError(res, 400, 'Bad Request: message text is empty');
+      if (text.length > 4096) return apiError(res, 400, 'Bad Request: MESSAGE_TOO_LONG');
+      const stored = state.texts.get(id);
+      if (!stored || stored.chatId !== chatId)
+        return apiError(res, 400, 'Bad Request: message to edit not found');
+      if (stored.text === text)
+        return apiError(
+          res,
+          400,
+          'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+        );
+      stored.text = text;
+      return apiOk(res, {
+        message_id: id,
+        date: Math.floor(Date.now() / 1000),
+        edit_date: Math.floor(Date.now() / 1000),
+        chat: { id: Number(chatId), type: Number(chatId) > 0 ? 'private' : 'supergroup' },
+        from: state.bot,
+        text,
+      });
     }
     case 'sendVoice': {
       if (!chatId) return apiError(res, 400, 'Bad Request: chat_id is empty');

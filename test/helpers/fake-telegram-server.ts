@@ -8,7 +8,8 @@
  * - setWebhook switches to push: updates are POSTed to the URL with the secret header, and retried until
  *   the bot answers 2xx (Telegram does the same).
  * - getFile + /file/bot<token>/<path>; files over `downloadLimitBytes` are refused like the 20 MB limit.
- * - sendMessage, sendVoice (multipart, attach:// references), sendChatAction, setMyCommands are recorded
+ * - sendMessage, editMessageText (of a text the bot sent; "message is not modified" when nothing changes),
+ *   sendVoice, sendDocument (multipart, attach:// references), sendChatAction, setMyCommands are recorded
  *   with their parameters and uploaded bytes; limits (4096 text, 1024 caption) are enforced.
  * - `failNext(method, n, …)` scripts 429 (retry_after) or other errors; a wrong token gets 401.
  */
@@ -115,6 +116,8 @@ export interface FakeState {
   files: Map<string, StoredFile>;
   filesByPath: Map<string, StoredFile>;
   nextMessageId: () => number;
+  /** Text messages the bot sent, by message_id (editMessageText edits them). */
+  texts: Map<number, { chatId: string; text: string }>;
   commands: unknown[];
   webhook: { url: string; secretToken?: string } | undefined;
   downloadLimitBytes: () => number;
@@ -148,6 +151,7 @@ export async function startFakeTelegramServer(
     files: new Map(),
     filesByPath: new Map(),
     nextMessageId: () => ++messageId,
+    texts: new Map(),
     commands: [],
     webhook: undefined,
     downloadLimitBytes: () => fake.downloadLimitBytes,
@@ -377,6 +381,7 @@ export async function startFakeTelegramServer(
       state.files.clear();
       state.filesByPath.clear();
       state.commands = [];
+      state.texts.clear();
       state.webhook = undefined;
       fake.downloadLimitBytes = 20 * 1024 * 1024;
     },

@@ -7,7 +7,6 @@
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { CODE_CAPABILITY, CODE_TASK_KIND, createCodeHandler } from '../../src/agent/code-handler.js';
-import { codeReplySender } from '../../src/channels/code-reply.js';
 import { startChannelRuntime, type ChannelRuntime } from '../../src/channels/runtime.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { JuneConfig } from '../../src/config/schema.js';
@@ -94,11 +93,7 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
     pipeline: fixedPipeline(pipeline),
   });
   if (options.code) {
-    const handler = await createCodeHandler({
-      config,
-      logger,
-      reply: codeReplySender((n) => runtime.adapters.get(n), logger),
-    });
+    const handler = await createCodeHandler({ config, logger, ...runtime.codeHooks });
     if (!handler) throw new Error('no working sandbox here: cannot serve the code capability');
     registry.register(CODE_TASK_KIND, CODE_CAPABILITY, handler);
   }

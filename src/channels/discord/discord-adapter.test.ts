@@ -144,6 +144,25 @@ describe('sending, without logging in', () => {
     expect(doc!.files[0]!.data.equals(diff)).toBe(true);
   });
 
+  it('sends an editable status message and edits it in place (PATCH), as a coding run does', async () => {
+    const a = await adapter();
+    const dora = fake.user('dora');
+    const chatId = fake.dmChannelId(dora);
+    const target = { channel: 'discord', chatId, userId: dora.id };
+    const id = await a.sendEditableText!(target, 'Coding task: starting…');
+    expect(fake.sent(chatId).map((m) => m.id)).toEqual([id]);
+    await a.editText!(target, id, 'Coding task: step 1: thinking');
+    await a.editText!(target, id, 'Coding task: done after 1 steps.');
+    expect(fake.edits(chatId).map((e) => [e.messageId, e.content])).toEqual([
+      [id, 'Coding task: step 1: thinking'],
+      [id, 'Coding task: done after 1 steps.'],
+    ]);
+    expect(fake.state.message(chatId, id)?.content).toBe('Coding task: done after 1 steps.');
+    // one message, edited: nothing more was posted
+    expect(fake.sent(chatId)).toHaveLength(1);
+    await expect(a.editText!(target, '123456789012345678', 'x')).rejects.toThrow(/Unknown Message/);
+  });
+
   it('downloads attachments, asking for a fresh URL once the signed one expired', async () => {
     const a = await adapter();
     const carol = fake.user('carol');

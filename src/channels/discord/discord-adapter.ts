@@ -309,6 +309,14 @@ class DiscordAdapter implements ChannelAdapter {
     return this.sender.sendDocument(target, doc, caption);
   }
 
+  sendEditableText(target: ReplyTarget, text: string): Promise<string> {
+    return this.sender.sendEditableText(target, text);
+  }
+
+  editText(target: ReplyTarget, messageId: string, text: string): Promise<void> {
+    return this.sender.editText(target, messageId, text);
+  }
+
   /** Discord has only "typing…"; it shows for ten seconds or until the bot's next message. */
   sendActivity(target: ReplyTarget, _activity: Activity): Promise<void> {
     return this.sender.sendTyping(target);

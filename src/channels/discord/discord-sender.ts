@@ -1,7 +1,7 @@
 /**
  * Everything June sends to Discord, over the REST API only (no gateway connection needed, so standalone
- * workers can answer too): text messages, voice messages, the typing indicator, slash-command answers,
- * and attachment downloads.
+ * workers can answer too): text messages (and edits of a status message), voice messages, files, the
+ * typing indicator, slash-command answers, and attachment downloads.
  *
  * Errors come out as the channel layer expects: RateLimitedError (with Discord's Retry-After) for 429s,
  * which the REST client is told to surface instead of sleeping on them itself, so the delivery layer does
@@ -99,6 +99,32 @@ export class DiscordSender {
           ...reference(target),
         },
         files: [{ name: doc.fileName, data: doc.data, contentType: doc.mimeType } satisfies RawFile],
+      }),
+    );
+  }
+
+  /**
+   * A channel message whose id comes back, so that it can be edited (a coding run's status line). Always
+   * a channel message, even for a slash command: an interaction's answer can only be edited for 15 minutes.
+   */
+  async sendEditableText(target: ReplyTarget, text: string): Promise<string> {
+    const sent = (await this.call('send a message', () =>
+      this.rest.post(this.djs.Routes.channelMessages(target.chatId), {
+        body: { content: text, allowed_mentions: ALLOWED_MENTIONS, ...reference(target) },
+      }),
+    )) as { id?: unknown };
+    if (typeof sent?.id !== 'string')
+      throw new ChannelError(DISCORD_CHANNEL, 'Discord answered a sent message without its id', {
+        retryable: false,
+      });
+    return sent.id;
+  }
+
+  /** Edits a message June sent (PATCH /channels/{channel}/messages/{message}). */
+  async editText(target: ReplyTarget, messageId: string, text: string): Promise<void> {
+    await this.call('edit a message', () =>
+      this.rest.patch(this.djs.Routes.channelMessage(target.chatId, messageId), {
+        body: { content: text, allowed_mentions: ALLOWED_MENTIONS },
       }),
     );
   }

@@ -64,5 +64,15 @@ export const SLASH_COMMANDS: SlashCommandDefinition[] = [
       max_length: 16,
     },
   ]),
+  command('code', [
+    {
+      type: STRING_OPTION,
+      name: 'task',
+      description: 'What to build or fix, e.g. write a script that renames my photos by date',
+      required: true,
+      max_length: 2000,
+    },
+  ]),
+  command('cancel'),
   command('help'),
 ];

@@ -267,6 +267,14 @@ export class TelegramAdapter implements ChannelAdapter {
     return this.sender.sendDocument(target, doc, caption);
   }
 
+  sendEditableText(target: ReplyTarget, text: string): Promise<string> {
+    return this.sender.sendEditableText(target, text);
+  }
+
+  editText(target: ReplyTarget, messageId: string, text: string): Promise<void> {
+    return this.sender.editText(target, messageId, text);
+  }
+
   sendActivity(target: ReplyTarget, activity: Activity): Promise<void> {
     return this.sender.sendActivity(target, activity);
   }

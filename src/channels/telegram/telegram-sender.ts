@@ -1,6 +1,7 @@
 /**
- * Everything June sends to Telegram through the Bot API (grammY's Api client, loaded on first use): text,
- * voice notes, the typing / recording indicator, and file downloads. Needs no getUpdates or webhook, so
+ * Everything June sends to Telegram through the Bot API (grammY's Api client, loaded on first use): text
+ * (and edits of a status message), voice notes, documents, the typing / recording indicator, and file
+ * downloads. Needs no getUpdates or webhook, so
  * send-only workers and `june pairing approve` use it without starting the adapter.
  *
  * Every call maps its failure to RateLimitedError (with Telegram's retry_after) or ChannelError, with the
@@ -45,6 +46,34 @@ export class TelegramSender {
         link_preview_options: { is_disabled: true },
       }),
     );
+  }
+
+  /** A text message whose id comes back, so that it can be edited (a coding run's status line). */
+  async sendEditableText(target: ReplyTarget, text: string): Promise<string> {
+    const sent = await this.call('sendMessage', (api) =>
+      api.sendMessage(target.chatId, text, {
+        ...replyTo(target),
+        link_preview_options: { is_disabled: true },
+      }),
+    );
+    return String(sent.message_id);
+  }
+
+  /**
+   * editMessageText. Telegram refuses an edit that changes nothing ("message is not modified"); that is
+   * the state asked for, so it counts as done (a retried task may repeat its last edit).
+   */
+  async editText(target: ReplyTarget, messageId: string, text: string): Promise<void> {
+    try {
+      await this.call('editMessageText', (api) =>
+        api.editMessageText(target.chatId, Number(messageId), text, {
+          link_preview_options: { is_disabled: true },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ChannelError && /message is not modified/i.test(err.message)) return;
+      throw err;
+    }
   }
 
   async sendVoice(target: ReplyTarget, voice: VoiceNote, caption?: string): Promise<void> {

@@ -3,12 +3,15 @@
  * `june code diff RUN [--step N]` and `june code apply RUN` review and apply a run afterwards.
  */
 import type { Command } from 'commander';
-import { CODE_CAPABILITY, CODE_TASK_KIND, createCodeHandler } from '../../agent/code-handler.js';
+import {
+  CODE_CAPABILITY,
+  CODE_TASK_KIND,
+  createCodeHandler,
+  type CodeHandlerOptions,
+} from '../../agent/code-handler.js';
 import { resultJson, runCodeTask } from '../../agent/code-task.js';
 import { formatTrajectory, readTrajectory } from '../../agent/trajectory.js';
 import { applyRun, openRunDir, runDiff } from '../../agent/workspace.js';
-import { codeReplySender } from '../../channels/code-reply.js';
-import type { ChannelAdapter } from '../../channels/types.js';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { createLanguageModel } from '../../providers/factory.js';
@@ -23,11 +26,10 @@ export async function addCodeCapability(
   handlers: HandlerRegistry,
   config: JuneConfig,
   logger: Logger,
-  adapter?: (name: string) => ChannelAdapter | undefined,
+  hooks: Pick<CodeHandlerOptions, 'reply' | 'status'> = {},
 ): Promise<void> {
   if (!config.workerCapabilities.includes(CODE_CAPABILITY)) return;
-  const reply = adapter ? codeReplySender(adapter, logger) : undefined;
-  const handler = await createCodeHandler({ config, logger, ...(reply ? { reply } : {}) });
+  const handler = await createCodeHandler({ config, logger, ...hooks });
   if (handler) handlers.register(CODE_TASK_KIND, CODE_CAPABILITY, handler);
 }
 

@@ -39,7 +39,7 @@ export function register(program: Command): void {
       shutdown.add('task queue', () => queue.close());
       const runtime = await startChannelRuntime({ config, queue, logger });
       shutdown.add('channels', () => runtime.stop());
-      await addCodeCapability(runtime.handlers, config, logger, (n) => runtime.adapters.get(n));
+      await addCodeCapability(runtime.handlers, config, logger, runtime.codeHooks);
       const closeEval = await addEvalCapability(runtime.handlers, config, logger);
       if (closeEval) shutdown.add('eval sandbox', closeEval);
       let web: { url: string; close(): Promise<void> } | undefined;

@@ -76,7 +76,7 @@ export function register(program: Command): void {
         adapters: [...(await configuredAdapters(config, logger)), web],
       });
       shutdown.add('channels', () => runtime.stop());
-      await addCodeCapability(runtime.handlers, config, logger, (n) => runtime.adapters.get(n));
+      await addCodeCapability(runtime.handlers, config, logger, runtime.codeHooks);
       const closeEval = await addEvalCapability(runtime.handlers, config, logger);
       if (closeEval) shutdown.add('eval sandbox', closeEval);
       const metrics = taskMetrics();
