@@ -69,7 +69,11 @@ async function rtfOf(engine: string, note: string, tts: TextToSpeech, rounds: nu
   return { engine, note, audioSec, synthSec, rtf: synthSec / audioSec };
 }
 
-async function acceptLatency(engine: string, overrides: Record<string, unknown>): Promise<AcceptLatency> {
+async function acceptLatency(
+  engine: string,
+  overrides: Record<string, unknown>,
+  speak = true,
+): Promise<AcceptLatency> {
   const TOKEN = 'bench-token-aaaaaaaaaaaaaaaa';
   const REPLIES = 20;
   const june = await startJune({ apiTokens: [TOKEN], workerConcurrency: REPLIES, ...overrides });
@@ -94,7 +98,7 @@ async function acceptLatency(engine: string, overrides: Record<string, unknown>)
       Array.from({ length: REPLIES }, (_, i) =>
         post({
           text: `${SENTENCES[i % SENTENCES.length]} Tell me more about it, please.`,
-          speak: true,
+          speak,
           conversation: `bench-${i}`,
         }),
       ),
@@ -150,6 +154,8 @@ export async function runTtsBench(): Promise<TtsBenchResults> {
     ];
     process.stderr.write('tts rtf done\n');
     const acceptLatencyResults = [
+      // the same 20 replies as text only: what the rest of the turn (LLM stream, SQLite, SSE) costs
+      await acceptLatency('none: the 20 replies as text (baseline)', { tts: 'espeak-ng' }, false),
       await acceptLatency('espeak-ng', { tts: 'espeak-ng' }),
       await acceptLatency('sherpa-onnx (tiny test voice)', { tts: 'sherpa', ttsSherpaModel: voiceDir }),
     ];
