@@ -276,12 +276,22 @@ describe('web page chats', () => {
       form.set('audio', new Blob([new Uint8Array(4096).map((_, i) => (i * 7919) % 256)]), 'junk.ogg');
       return form;
     };
+    // more completed tasks than the view keeps unfolded (sent first: the voice task is among the latest)
+    const texts: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${june.base}/v1/messages`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: `filler ${i}` }),
+      });
+      texts.push(((await res.json()) as { taskId: string }).taskId);
+    }
     const dead = [await post(junkForm()), await post(junkForm())];
     const voiceForm = new FormData();
     const note = await spokenVoiceNote(june.dir, 'what is the weather like in paris today');
     voiceForm.set('audio', new Blob([new Uint8Array(note)], { type: 'audio/ogg' }), 'note.ogg');
     const voice = await post(voiceForm);
-    for (const id of [...dead, voice]) await waitForTask(june.base, id, auth, 60_000);
+    for (const id of [...dead, voice, ...texts]) await waitForTask(june.base, id, auth, 60_000);
 
     const page = await newPage(DESKTOP, 'light', ADMIN);
     await page.locator('#tab-tasks').click();
@@ -295,7 +305,18 @@ describe('web page chats', () => {
       `!!(document.getElementById('dead').compareDocumentPosition(document.getElementById('tasks-table')) & 4)`,
     );
     expect(deadFirst).toBe(true);
+    // completed tasks beyond the latest five fold away; the dead ones stay in view
+    const more = page.locator('#more-completed');
+    await expect.poll(() => more.textContent()).toMatch(/^Show \d+ more completed$/);
+    expect(await page.locator('#tasks-body tr[data-state="completed"]').count()).toBe(5);
+    expect(await page.locator('#tasks-body tr[data-state="dead"]').count()).toBeGreaterThanOrEqual(2);
     await shot(page, 'tasks-admin-desktop');
+    await more.click();
+    expect(await more.getAttribute('aria-expanded')).toBe('true');
+    await expect
+      .poll(() => page.locator('#tasks-body tr[data-state="completed"]').count())
+      .toBeGreaterThan(5);
+    await more.click();
     await page.getByRole('button', { name: 'Redrive all' }).click();
     for (const id of dead)
       await expect

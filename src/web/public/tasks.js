@@ -5,6 +5,8 @@
 import { api, follow } from './api.js';
 
 const MAX_ROWS = 50;
+/** Completed tasks shown before the rest fold away behind "Show N more completed". */
+const DONE_SHOWN = 5;
 const POLL_MS = 3000;
 
 /** Tells the chat that a dead task runs again, so its bubble follows it to the end. */
@@ -52,14 +54,27 @@ export function setupTasks({ isAdmin }) {
   const empty = document.getElementById('tasks-empty');
   const live = document.getElementById('tasks-live');
   const redriveAll = document.getElementById('redrive-all');
+  const moreDone = document.getElementById('more-completed');
+  let showAllDone = false;
+  moreDone.addEventListener('click', () => {
+    showAllDone = !showAllDone;
+    render();
+  });
   const tasks = new Map();
   let controller;
   let poller;
   let admin = false;
 
   function render() {
-    const rows = [...tasks.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, MAX_ROWS);
-    empty.hidden = rows.length > 0;
+    const all = [...tasks.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, MAX_ROWS);
+    // what runs or failed stays in view; only the latest few completed ones do
+    let done = 0;
+    const rows = all.filter((t) => t.state !== 'completed' || showAllDone || ++done <= DONE_SHOWN);
+    const folded = all.length - rows.length;
+    moreDone.hidden = all.filter((t) => t.state === 'completed').length <= DONE_SHOWN;
+    moreDone.textContent = showAllDone ? 'Fold completed tasks' : `Show ${folded} more completed`;
+    moreDone.setAttribute('aria-expanded', String(showAllDone));
+    empty.hidden = all.length > 0;
     body.replaceChildren(
       ...rows.map((t) => {
         const tr = el('tr');
