@@ -4,6 +4,7 @@
  * the audio store refuses anything else, so no path can be reached through them.
  * GET /v1/audio/:id/sentences/:index — one spoken sentence of a web reply, ready before the whole reply
  * is (see channels/sentence-audio.ts), so the page can play the answer while it is still being written.
+ * POST /v1/speech — any text spoken with June's voice (the page's "Read aloud" on a typed answer).
  */
 import { decodeAudio, encodeAudio, mimeTypeFor, type EncodeFormat } from '../../audio/index.js';
 import type { StoredFormat } from '../../channels/audio-store.js';
@@ -12,7 +13,7 @@ import type { Caller } from '../auth.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { sentenceClipId } from '../../channels/sentence-audio.js';
-import { AudioParams, AudioQuery, SentenceAudioParams } from '../schemas.js';
+import { AudioParams, AudioQuery, SentenceAudioParams, SpeechRequest } from '../schemas.js';
 import { canSee } from '../task-view.js';
 
 const FORMATS: StoredFormat[] = ['ogg', 'mp3', 'wav'];
@@ -93,6 +94,35 @@ export function audioRoutes(deps: WebDeps): AnyRoute[] {
         return reply
           .header('content-type', mimeTypeFor(audio.format))
           .header('cache-control', 'private, max-age=3600')
+          .send(audio.data);
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/speech',
+      tag: 'audio',
+      auth: 'user',
+      summary: "Speak a text with June's voice",
+      description:
+        'JSON {text, language?}: the text is split into sentences and synthesised with the same voice and ' +
+        'encoder as the replies. Answers the audio itself (OGG/Opus by default; ?format=mp3|wav).',
+      body: SpeechRequest,
+      query: AudioQuery,
+      responses: {
+        200: { description: 'The audio (audio/ogg, audio/mpeg or audio/wav)', contentType: 'audio/ogg' },
+        400: { description: 'invalid_request: no text, or more than 8000 characters' },
+        503: { description: "not_ready: June's voice could not say it now" },
+      },
+      async handler({ body, query, reply }) {
+        const pipeline = await deps.runtime.pipeline.get();
+        const audio = await pipeline.speakText(body.text, {
+          ...(body.language ? { language: body.language } : {}),
+          format: query.format ?? deps.config.replyFormat,
+        });
+        if (!audio) throw new ApiError('not_ready', "June's voice could not say that text just now.");
+        return reply
+          .header('content-type', audio.mimeType)
+          .header('cache-control', 'no-store')
           .send(audio.data);
       },
     }),
