@@ -476,6 +476,8 @@ export function setupChat({ settings, isAdmin }) {
       status === undefined ? "Can't reach June." : ready ? 'June is ready.' : 'June is starting up…';
     if (models && status)
       models.textContent = `Thinks with ${status.llm} · hears with ${status.stt} · speaks with ${status.tts}`;
+    // asked again while June warms up or cannot be reached, as long as the welcome shows
+    if (!ready && !empty.hidden) setTimeout(() => void showReadiness(), 5000);
   }
 
   return {
