@@ -24,9 +24,11 @@ const list = z
 export const configSchema = z.object({
   // ----- providers
   stt: z
-    .enum(['auto', 'pocketsphinx', 'whisper', 'openai'])
+    .enum(['auto', 'pocketsphinx', 'whisper', 'openai', 'sensevoice', 'moonshine', 'parakeet'])
     .default('auto')
-    .describe('Speech-to-text provider; auto = whisper if its model is cached, else pocketsphinx'),
+    .describe(
+      'Speech-to-text provider; auto = whisper (downloaded on first run, sized by memory), pocketsphinx only when whisper cannot be had; sensevoice/moonshine/parakeet = sherpa-onnx engines',
+    ),
   llm: z
     .enum(['auto', 'openai', 'llama'])
     .default('auto')
@@ -74,7 +76,12 @@ export const configSchema = z.object({
 
   // ----- STT
   sttBaseUrl: z.string().url().optional().describe('OpenAI-compatible /v1/audio/transcriptions base URL'),
-  sttModel: z.string().default('base.en').describe('STT model: whisper.cpp model name or server model name'),
+  sttModel: z
+    .string()
+    .default('auto')
+    .describe(
+      'STT model: whisper.cpp model name (auto = chosen by memory: base.en, small.en-q5_1 or large-v3-turbo-q5_0), sherpa-onnx model id or directory, or server model name',
+    ),
   sttApiKey: z.string().optional().meta({ secret: true }).describe('API key for the STT server (secret)'),
   sttLanguage: z.string().default('auto').describe('Spoken language hint ("auto" to detect where supported)'),
 
@@ -120,6 +127,14 @@ export const configSchema = z.object({
     .default(-45)
     .describe('Energy gate: frames louder than this (dBFS) may be speech'),
   vadMinSpeechMs: int(0).default(250).describe('Minimum voiced time for a clip to count as speech'),
+  vad: z
+    .enum(['auto', 'silero', 'energy'])
+    .default('auto')
+    .describe('Speech gate: auto = Silero VAD (downloaded, 1.2 MB), the energy gate when it cannot be had'),
+  vadModel: z
+    .string()
+    .default('silero-vad-v6')
+    .describe('Silero VAD model: registry id or path to an .onnx file'),
   replyFormat: z.enum(['ogg', 'mp3', 'wav']).default('ogg').describe('Audio format of spoken replies'),
 
   // ----- stage timeouts (ms; 0 = none)
