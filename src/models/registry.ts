@@ -8,8 +8,9 @@
  */
 import { envNameFor } from '../config/schema.js';
 import { TTS_MODELS } from './registry-tts.js';
+import { STT_MODELS } from './registry-stt.js';
 
-export type ModelKind = 'whisper' | 'gguf' | 'sherpa-tts';
+export type ModelKind = 'whisper' | 'gguf' | 'sherpa-tts' | 'sherpa-stt' | 'vad';
 
 /** Where a model's `url` path points: Hugging Face (config.modelBaseUrl) or GitHub releases (config.modelReleaseBaseUrl). */
 export type ModelSource = 'huggingface' | 'github-release';
@@ -75,6 +76,30 @@ export const MODELS: readonly ModelEntry[] = [
     license: 'MIT',
   },
   {
+    // No checksum recorded: this file's SHA-1/SHA-256 could not be read from here (see docs/voices.md).
+    id: 'small.en-q5_1',
+    kind: 'whisper',
+    file: 'ggml-small.en-q5_1.bin',
+    url: whisperUrl('ggml-small.en-q5_1.bin'),
+    sizeBytes: 190_000_000,
+    sizeApproximate: true,
+    description:
+      'Whisper small, English only, 5-bit: small.en accuracy in 190 MB (auto with 4–16 GiB of memory)',
+    license: 'MIT',
+  },
+  {
+    // No checksum recorded: this file's SHA-1/SHA-256 could not be read from here (see docs/voices.md).
+    id: 'large-v3-turbo-q5_0',
+    kind: 'whisper',
+    file: 'ggml-large-v3-turbo-q5_0.bin',
+    url: whisperUrl('ggml-large-v3-turbo-q5_0.bin'),
+    sizeBytes: 574_000_000,
+    sizeApproximate: true,
+    description:
+      'Whisper large-v3-turbo, multilingual, 5-bit: most accurate (auto with 16 GiB and 8 cores or more)',
+    license: 'MIT',
+  },
+  {
     id: 'base',
     kind: 'whisper',
     file: 'ggml-base.bin',
@@ -106,6 +131,7 @@ export const MODELS: readonly ModelEntry[] = [
     license: 'Apache-2.0',
   },
   ...TTS_MODELS,
+  ...STT_MODELS,
 ];
 
 /** The GGUF the embedded llama provider uses when config.llmModelPath is not set. */
@@ -137,6 +163,8 @@ export function modelUrl(baseUrl: string, entry: ModelEntry): string {
 /** The environment variable a user sets to point June at a local copy of a model of this kind. */
 export function pathEnvVarFor(kind: ModelKind): string {
   if (kind === 'sherpa-tts') return envNameFor('ttsSherpaModel');
+  if (kind === 'vad') return envNameFor('vadModel');
+  if (kind === 'sherpa-stt') return envNameFor('sttModel');
   return kind === 'whisper' ? envNameFor('sttModel') : envNameFor('llmModelPath');
 }
 

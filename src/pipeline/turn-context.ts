@@ -9,6 +9,7 @@ import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { VoiceMetrics } from '../observability/metrics.js';
 import type { LanguageModel, SpeechToText, TextToSpeech } from '../providers/types.js';
+import type { SpeechGate } from '../audio/index.js';
 import type { Stage, TurnEvent } from './types.js';
 
 export type PipelineConfig = Pick<
@@ -35,6 +36,8 @@ export interface VoicePipelineDeps {
   config: PipelineConfig;
   logger?: Logger;
   metrics?: VoiceMetrics;
+  /** Silero VAD with the energy gate as its fallback (hear.ts); the energy gate alone when absent. */
+  speechGate?: SpeechGate;
 }
 
 export class TurnClock {

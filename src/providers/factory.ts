@@ -11,11 +11,15 @@ import { isModelCached } from '../models/manager.js';
 import { createProgressBar } from '../models/progress.js';
 import type { DownloadProgress } from '../models/download.js';
 import type { LanguageModel, SpeechToText, TextToSpeech } from './types.js';
+import type { SpeechGate } from '../audio/index.js';
+import { whisperModelForMachine } from './stt/whisper-factory.js';
 
 export interface Providers {
   stt: SpeechToText;
   llm: LanguageModel;
   tts: TextToSpeech;
+  /** The speech gate in front of STT (Silero VAD, the energy gate as its fallback). */
+  speechGate: SpeechGate;
   close(): Promise<void>;
 }
 
@@ -25,11 +29,15 @@ export interface ProviderFactoryOptions {
   progress?: boolean;
 }
 
-/** The STT provider that `stt: auto` means: whisper when its model is already cached, else pocketsphinx. */
+/**
+ * The STT provider that `stt: auto` means: the server when one is configured; else whisper (its model
+ * downloaded on first run), unless it cannot be had: offline with no whisper model cached → pocketsphinx.
+ * (A whisper model that fails to download or load also falls back to pocketsphinx, at load time.)
+ */
 export function resolveSttKind(config: JuneConfig): Exclude<JuneConfig['stt'], 'auto'> {
   if (config.stt !== 'auto') return config.stt;
   if (config.sttBaseUrl) return 'openai';
-  return whisperCached(config) ? 'whisper' : 'pocketsphinx';
+  return whisperCached(config) || !config.offline ? 'whisper' : 'pocketsphinx';
 }
 
 /** The LLM provider that `llm: auto` means: the server when one is configured, else embedded llama. */
@@ -44,8 +52,13 @@ export function whisperModelId(name: string): string | undefined {
   return found?.entry.kind === 'whisper' ? found.ref : undefined;
 }
 
-function whisperCached(config: JuneConfig): boolean {
-  const id = whisperModelId(config.sttModel);
+/** The whisper model config.sttModel means ("auto" resolved by the machine's memory). */
+export function effectiveWhisperModel(config: JuneConfig): string {
+  return config.sttModel === 'auto' ? whisperModelForMachine() : config.sttModel;
+}
+
+export function whisperCached(config: JuneConfig): boolean {
+  const id = whisperModelId(effectiveWhisperModel(config));
   if (id) return isModelCached(config, id);
   return fs.existsSync(config.sttModel); // a path to a model file
 }
@@ -64,22 +77,46 @@ export async function createSpeechToText(
   opts: ProviderFactoryOptions,
 ): Promise<SpeechToText> {
   const kind = resolveSttKind(config);
-  const onProgress = opts.progress ? progressCallback(`whisper ${config.sttModel}`) : undefined;
+  const onProgress = opts.progress
+    ? progressCallback(kind === 'whisper' ? `whisper ${effectiveWhisperModel(config)}` : `${kind} model`)
+    : undefined;
+  const pocketsphinx = async () => {
+    const { PocketsphinxSpeechToText } = await import('./stt/pocketsphinx.js');
+    return new PocketsphinxSpeechToText({ logger: opts.logger });
+  };
   switch (kind) {
-    case 'pocketsphinx': {
-      const { PocketsphinxSpeechToText } = await import('./stt/pocketsphinx.js');
-      return new PocketsphinxSpeechToText({ logger: opts.logger });
-    }
+    case 'pocketsphinx':
+      if (config.stt === 'auto')
+        opts.logger.warn(
+          'speech-to-text: no whisper model is cached and downloads are off (JUNE_OFFLINE); pocketsphinx answers instead (less accurate)',
+        );
+      return pocketsphinx();
     case 'whisper': {
       const { createWhisperSpeechToText } = await import('./stt/whisper-factory.js');
-      return createWhisperSpeechToText(config, { logger: opts.logger, onProgress });
+      const whisper = createWhisperSpeechToText(config, { logger: opts.logger, onProgress });
+      if (config.stt !== 'auto') return whisper;
+      const { SpeechToTextWithFallback } = await import('./stt/stt-fallback.js');
+      return new SpeechToTextWithFallback({ primary: whisper, fallback: pocketsphinx, logger: opts.logger });
+    }
+    case 'sensevoice':
+    case 'moonshine':
+    case 'parakeet': {
+      const [{ SherpaSpeechToText }, { obtainSherpaSttFiles }] = await Promise.all([
+        import('./stt/sherpa-stt.js'),
+        import('./stt/sherpa-stt-files.js'),
+      ]);
+      return new SherpaSpeechToText(kind, {
+        files: () =>
+          obtainSherpaSttFiles(config, kind, { logger: opts.logger, ...(onProgress ? { onProgress } : {}) }),
+        language: config.sttLanguage,
+      });
     }
     case 'openai': {
       const { OpenAiSpeechToText } = await import('./stt/openai-stt.js');
       if (!config.sttBaseUrl) throw new Error('JUNE_STT_BASE_URL is required when JUNE_STT=openai');
       return new OpenAiSpeechToText({
         baseUrl: config.sttBaseUrl,
-        model: config.sttModel,
+        model: config.sttModel === 'auto' ? 'whisper-1' : config.sttModel,
         apiKey: config.sttApiKey,
         logger: opts.logger,
       });
@@ -215,16 +252,37 @@ export async function createTextToSpeech(
   });
 }
 
+/**
+ * The speech gate: Silero VAD (its 1.2 MB model found or downloaded on first use) under JUNE_VAD=auto or
+ * silero, the energy gate under JUNE_VAD=energy or when Silero cannot be had (said once in the log).
+ */
+export async function createSpeechGate(
+  config: JuneConfig,
+  opts: ProviderFactoryOptions,
+): Promise<SpeechGate> {
+  const { EnergySpeechGate, SileroSpeechGate } = await import('../audio/index.js');
+  if (config.vad === 'energy') return new EnergySpeechGate();
+  const { resolveModel } = await import('../models/manager.js');
+  return new SileroSpeechGate({
+    modelPath: () =>
+      resolveModel(config, config.vadModel, { logger: opts.logger, onProgress: () => undefined }),
+    onUnavailable: (reason) =>
+      opts.logger.warn({ err: reason }, 'Silero VAD cannot be had; the energy gate decides what is speech'),
+  });
+}
+
 export async function createProviders(config: JuneConfig, opts: ProviderFactoryOptions): Promise<Providers> {
-  const [stt, llm, tts] = await Promise.all([
+  const [stt, llm, tts, speechGate] = await Promise.all([
     createSpeechToText(config, opts),
     createLanguageModel(config, opts),
     createTextToSpeech(config, opts),
+    createSpeechGate(config, opts),
   ]);
   return {
     stt,
     llm,
     tts,
+    speechGate,
     close: async () => {
       await Promise.allSettled([stt.close(), llm.close(), tts.close()]);
     },
