@@ -3,7 +3,8 @@
  *  - execute_command("true") round trip through each sandbox available here (Sandbox.exec, and the whole
  *    tool call: argument parsing, sandbox, observation);
  *  - June's overhead per agent step (wall time minus model time minus command time), for steps that only
- *    read (no snapshot) and for steps that run a command (a snapshot check: `git add` + `git diff` each);
+ *    read (no snapshot) and for steps that run a command (a snapshot check: a workspace fingerprint, git
+ *    only when it changed); bubblewrap is measured with native/sandbox-launch and with the old chain;
  *  - a 20-step scripted run end to end, against the scripted OpenAI-compatible server over real HTTP.
  * Writes bench/results/agent.{json,md} with the machine and its load average.
  */
@@ -32,13 +33,20 @@ const machine = machineInfo();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'june-bench-agent-'));
 const round = (n: number) => Math.round(n * 100) / 100;
 
-const sandboxes: { name: string; sandbox?: Sandbox; note?: string }[] = [];
+/** `chain`: the old launch path (sh → setpriv → GNU time) instead of native/sandbox-launch, for comparison. */
+const sandboxes: { name: string; sandbox?: Sandbox; note?: string; launcher?: 'chain' }[] = [];
 const bw = await checkBubblewrap();
 sandboxes.push(
   bw.ok
     ? { name: 'bubblewrap', sandbox: new BubblewrapSandbox({ limits: DEFAULT_LIMITS }) }
     : { name: 'bubblewrap', note: bw.detail },
 );
+if (bw.ok)
+  sandboxes.push({
+    name: 'bubblewrap, old launch chain (sh → setpriv → time)',
+    sandbox: new BubblewrapSandbox({ limits: DEFAULT_LIMITS }),
+    launcher: 'chain',
+  });
 const dk = await checkDockerEngine(dockerClientEnv(process.env));
 sandboxes.push(
   dk.ok
@@ -65,6 +73,8 @@ for (const s of sandboxes) {
   fs.chmodSync(ws, 0o755);
   const exec: number[] = [];
   const tool: number[] = [];
+  if (s.launcher) process.env.JUNE_SANDBOX_LAUNCHER = s.launcher;
+  else delete process.env.JUNE_SANDBOX_LAUNCHER;
   for (let i = 0; i < 3; i++) await s.sandbox.exec(['true'], { workspace: ws }); // warm-up
   for (let i = 0; i < REPS; i++) {
     let t = performance.now();
@@ -89,6 +99,7 @@ for (const s of sandboxes) {
   });
   console.log(roundTrips.at(-1));
 }
+delete process.env.JUNE_SANDBOX_LAUNCHER;
 
 const server = await startFakeOpenAiServer({ models: ['bench-coder'] });
 const model = new OpenAiLanguageModel({ baseUrl: server.url, model: 'bench-coder', retries: 0 });
@@ -177,7 +188,10 @@ const md = [
   "Scripted OpenAI-compatible server on 127.0.0.1 (real HTTP and SSE, June's OpenAI provider), real sandboxes.",
   'Run with tsx (TypeScript transpiled on load). Overhead per step = run wall time − model time − command time,',
   'divided by the steps; it includes the trajectory writes, the tool work done by June itself (reading files)',
-  'and, for command steps, the snapshot check (`git add --all` and `git diff --cached`).',
+  'and, for command steps, the snapshot check (an in-process fingerprint of the workspace; git runs only when it changed).',
+  'Commands start through native/sandbox-launch (one process for the cgroup entry, death signal and rusage);',
+  'the "old launch chain" row is the same sandbox started the previous way (sh → setpriv → GNU time), measured',
+  'in the same process right after. Everything here is sensitive to the machine load (2 cores shared): read it with the load.',
   '',
   machineMarkdown(machine),
   `- load average at end: ${summary.loadAverageAtEnd.join(', ')}`,

@@ -21,6 +21,8 @@ interface Layout {
 export interface RunCgroup {
   /** The command line that enters the group(s) and then execs `argv`. */
   wrap(argv: string[]): string[];
+  /** The group directories to enter (for a launcher that enters them itself instead of `wrap`). */
+  dirs: readonly string[];
   /** True when the memory limit applies (then no address-space limit is needed). */
   limitsMemory: boolean;
   oomKills(): number;
@@ -153,6 +155,7 @@ export function openRunCgroup(limits: { maxProcesses: number; memoryMb: number }
   };
   return {
     limitsMemory: memoryDir !== undefined,
+    dirs,
     // `sh` writes its own pid into each group, then becomes the command: every descendant is inside.
     wrap: (argv) => [
       '/bin/sh',
