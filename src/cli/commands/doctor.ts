@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { JuneConfig } from '../../config/schema.js';
 import { isModelCached, modelPath } from '../../models/manager.js';
 import { DEFAULT_LLM_MODEL_ID } from '../../models/registry.js';
-import { resolveLlmKind, resolveSttKind, ttsVoiceStatus, whisperModelId } from '../../providers/factory.js';
+import { resolveLlmKind, resolveSttKind, ttsVoiceStatus } from '../../providers/factory.js';
 import { checkSandbox } from '../../sandbox/factory.js';
 import { cliContext } from '../context.js';
 
@@ -142,26 +142,9 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
       : 'run scripts/setup.sh (bubblewrap), or set JUNE_SANDBOX=docker where a Docker engine runs',
   });
 
-  const wid = whisperModelId(config.sttModel) ?? config.sttModel;
-  const whisperCached = whisperModelId(config.sttModel)
-    ? isModelCached(config, wid)
-    : await fs.access(wid).then(
-        () => true,
-        () => false,
-      );
-  checks.push({
-    name: `stt (${sttKind})`,
-    ok: sttKind !== 'whisper' || whisperCached,
-    optional: sttKind !== 'whisper',
-    detail:
-      (sttKind === 'whisper' ? '' : `using ${sttKind}; `) +
-      (whisperCached
-        ? `whisper model ready: ${config.sttModel}`
-        : `whisper model ${config.sttModel} not downloaded`),
-    ...(whisperCached
-      ? {}
-      : { fix: `june models pull ${wid}  (better accuracy; JUNE_STT=auto picks it up)` }),
-  });
+  const { sttStatus, vadStatus } = await import('../../providers/stt/stt-status.js');
+  checks.push({ name: `stt (${sttKind})`, ...sttStatus(config, sttKind) });
+  checks.push({ name: `vad (${config.vad})`, ...vadStatus(config) });
   if (sttKind === 'openai' && config.sttBaseUrl) {
     const err = await reachable(config.sttBaseUrl, config.sttApiKey);
     checks.push({
