@@ -64,38 +64,51 @@ interface RoundTrip {
   note?: string;
 }
 const roundTrips: RoundTrip[] = [];
-for (const s of sandboxes) {
-  if (!s.sandbox) {
-    roundTrips.push({ sandbox: s.name, note: `not measured: ${s.note}` });
-    continue;
-  }
-  const ws = fs.mkdtempSync(path.join(tmp, `ws-${s.name}-`));
-  fs.chmodSync(ws, 0o755);
-  const exec: number[] = [];
-  const tool: number[] = [];
+/** Launch path per sandbox row; rows are measured interleaved (one call each per round), so load drifts hit all alike. */
+const useLauncher = (s: (typeof sandboxes)[number]) => {
   if (s.launcher) process.env.JUNE_SANDBOX_LAUNCHER = s.launcher;
   else delete process.env.JUNE_SANDBOX_LAUNCHER;
-  for (let i = 0; i < 3; i++) await s.sandbox.exec(['true'], { workspace: ws }); // warm-up
-  for (let i = 0; i < REPS; i++) {
+};
+const measured = sandboxes
+  .filter((s) => s.sandbox)
+  .map((s, i) => {
+    const ws = fs.mkdtempSync(path.join(tmp, `ws-${i}-`));
+    fs.chmodSync(ws, 0o755);
+    return { s, sandbox: s.sandbox!, ws, exec: [] as number[], tool: [] as number[] };
+  });
+for (const m of measured) {
+  useLauncher(m.s);
+  for (let i = 0; i < 3; i++) await m.sandbox.exec(['true'], { workspace: m.ws }); // warm-up
+}
+for (let i = 0; i < REPS; i++) {
+  for (const m of measured) {
+    useLauncher(m.s);
     let t = performance.now();
-    await s.sandbox.exec(['true'], { workspace: ws });
-    exec.push(performance.now() - t);
+    await m.sandbox.exec(['true'], { workspace: m.ws });
+    m.exec.push(performance.now() - t);
     t = performance.now();
     const parsed = parseCall('execute_command', '{"command": "true"}');
     if ('error' in parsed) throw new Error(parsed.error);
     await runTool('execute_command', parsed.args, {
-      workspace: ws,
-      sandbox: s.sandbox,
+      workspace: m.ws,
+      sandbox: m.sandbox,
       commandTimeoutMs: 60_000,
     });
-    tool.push(performance.now() - t);
+    m.tool.push(performance.now() - t);
+  }
+}
+for (const s of sandboxes) {
+  const m = measured.find((x) => x.s === s);
+  if (!m) {
+    roundTrips.push({ sandbox: s.name, note: `not measured: ${s.note}` });
+    continue;
   }
   roundTrips.push({
     sandbox: s.name,
-    execP50: round(percentile(exec, 50)),
-    execP95: round(percentile(exec, 95)),
-    toolP50: round(percentile(tool, 50)),
-    toolP95: round(percentile(tool, 95)),
+    execP50: round(percentile(m.exec, 50)),
+    execP95: round(percentile(m.exec, 95)),
+    toolP50: round(percentile(m.tool, 50)),
+    toolP95: round(percentile(m.tool, 95)),
   });
   console.log(roundTrips.at(-1));
 }
@@ -190,8 +203,8 @@ const md = [
   'divided by the steps; it includes the trajectory writes, the tool work done by June itself (reading files)',
   'and, for command steps, the snapshot check (an in-process fingerprint of the workspace; git runs only when it changed).',
   'Commands start through native/sandbox-launch (one process for the cgroup entry, death signal and rusage);',
-  'the "old launch chain" row is the same sandbox started the previous way (sh → setpriv → GNU time), measured',
-  'in the same process right after. Everything here is sensitive to the machine load (2 cores shared): read it with the load.',
+  'the "old launch chain" row is the same sandbox started the previous way (sh → setpriv → GNU time); the rows are',
+  'measured interleaved, one call each per round. Everything here follows the machine load (2 cores shared): read it with the load.',
   '',
   machineMarkdown(machine),
   `- load average at end: ${summary.loadAverageAtEnd.join(', ')}`,
