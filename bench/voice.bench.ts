@@ -26,6 +26,7 @@ import { startFakeOpenAiServer } from '../test/helpers/fake-openai-server.js';
 import { voiceNoteFromFile } from '../test/helpers/speech-fixtures.js';
 import { machineInfo, machineMarkdown, percentile } from './machine.js';
 import { runTtsBench, ttsMarkdown } from './voice-tts.js';
+import { earsMarkdown, runEarsBench } from './voice-ears.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const speech = path.resolve(repo, '../shared/data/speech');
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
   );
 
   const ttsBench = await runTtsBench();
+  const earsBench = await runEarsBench();
   const results = {
     machine,
     uptime: uptime(),
@@ -184,6 +186,7 @@ async function main(): Promise<void> {
     speed: { decodeX, encodeX, codecX },
     wer,
     ttsBench,
+    earsBench,
   };
   const outDir = path.join(repo, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
@@ -220,6 +223,7 @@ async function main(): Promise<void> {
     'The French clip has no reference transcript and is run but not scored (pocketsphinx is English only).',
     '',
     ttsMarkdown(ttsBench),
+    earsMarkdown(earsBench),
     `uptime at the end: ${uptime()}`,
     '',
   ].join('\n');
