@@ -22,7 +22,7 @@ export function register(program: Command): void {
       process.stdout.write(`models dir: ${config.modelsDir}\n`);
       for (const m of list) {
         process.stdout.write(
-          `${m.cached ? '✔' : ' '} ${m.id.padEnd(28)} ${m.kind.padEnd(8)} ${mb(m.sizeBytes).padStart(8)}  ${m.description}\n`,
+          `${m.cached ? '✔' : ' '} ${m.id.padEnd(28)} ${m.kind.padEnd(10)} ${mb(m.sizeBytes).padStart(8)}  ${m.description}\n`,
         );
       }
     });
