@@ -64,8 +64,11 @@ export class SileroSpeechGate implements SpeechGate {
     try {
       return await this.vad;
     } catch (err) {
-      this.failure = err instanceof Error ? err.message : String(err);
-      this.options.onUnavailable?.(this.failure);
+      if (!this.failure) {
+        // Concurrent first requests share the one attempt; only the first to see it fail tells.
+        this.failure = err instanceof Error ? err.message : String(err);
+        this.options.onUnavailable?.(this.failure);
+      }
       return undefined;
     }
   }
