@@ -73,6 +73,21 @@ const edits = () =>
     .map((c) => ({ id: String(c.params.message_id), text: String(c.params.text) }));
 const codeTasks = async () => (await june!.tasks()).filter((t) => t.kind === 'agent.code');
 
+/**
+ * The coding task once it has reached `state`. The chat shows the final state before the worker hands
+ * the result back to the queue, so the record may lag the chat by a moment; wait for it, whatever the load.
+ */
+async function codeTaskIn(state: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [task] = await codeTasks();
+    if (task?.state === state) return task;
+    if (Date.now() > deadline)
+      throw new Error(`the coding task never reached ${state} (it is ${task?.state})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A scripted reply that waits until `gate` settles before it starts. */
 function after(gate: Promise<unknown>, reply: ScriptedResponse): ScriptedResponse {
   return { ...reply, stream: [{ hold: gate }, ...(reply.stream ?? [])] };
@@ -134,7 +149,7 @@ describe.skipIf(!bwrap.ok)('a coding run in a Telegram chat', () => {
     expect(texts).toContain('Coding task: step 2: running: sh hi.sh');
     expect(sentTexts().filter((t) => t.startsWith('Coding task: '))).toHaveLength(1);
     expect(sentTexts()).toContain('Done after 3 steps.\nWrote hi.sh; it prints hi.');
-    const [task] = await codeTasks();
+    const task = await codeTaskIn('completed');
     expect(task).toMatchObject({ state: 'completed' });
   });
 
@@ -157,8 +172,8 @@ describe.skipIf(!bwrap.ok)('a coding run in a Telegram chat', () => {
       'the status message saying cancelled',
       60_000,
     );
-    const [cancelled] = await codeTasks();
-    expect(cancelled!.state).toBe('cancelled');
+    const cancelled = await codeTaskIn('cancelled');
+    expect(cancelled.state).toBe('cancelled');
     // no summary, no diff for a cancelled run
     expect(tg.sent('sendDocument')).toEqual([]);
     expect(sentTexts().some((t) => t.startsWith('Done after'))).toBe(false);
@@ -184,13 +199,13 @@ describe.skipIf(!bwrap.ok)('a coding run in a Telegram chat', () => {
     // the chat turn offered the tool; the coding run got the task the model wrote
     const [turn] = llm.chatRequests();
     expect(turn!.body?.tools?.map((t) => t.function.name)).toEqual([DELEGATE_TOOL_NAME]);
-    const [task] = await codeTasks();
+    const task = await codeTaskIn('completed');
     expect(task).toMatchObject({ state: 'completed', capability: 'code' });
-    expect(task!.payload).toMatchObject({
+    expect(task.payload).toMatchObject({
       task: 'write hi.sh that prints hi',
       reply: { channel: 'telegram', chatId: String(adaChat.id) },
     });
-    expect((task!.payload as { spoke?: boolean }).spoke).toBeUndefined();
+    expect((task.payload as { spoke?: boolean }).spoke).toBeUndefined();
     // the conversation keeps the acknowledgement as the answer
     const history = june.runtime.conversations.history(
       { channel: 'telegram', chatId: String(adaChat.id), userId: String(ada.id) },
