@@ -8,6 +8,7 @@
  *     note, whose run answers with a voice note too.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../src/tasks/testing/eventually.js';
 import { DELEGATE_TOOL_NAME, DELEGATED_TEXT } from '../../src/channels/code-tasks.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { PocketsphinxSpeechToText } from '../../src/providers/stt/pocketsphinx.js';
@@ -77,16 +78,12 @@ const codeTasks = async () => (await june!.tasks()).filter((t) => t.kind === 'ag
  * The coding task once it has reached `state`. The chat shows the final state before the worker hands
  * the result back to the queue, so the record may lag the chat by a moment; wait for it, whatever the load.
  */
-async function codeTaskIn(state: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [task] = await codeTasks();
-    if (task?.state === state) return task;
-    if (Date.now() > deadline)
-      throw new Error(`the coding task never reached ${state} (it is ${task?.state})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const codeTaskIn = (state: string) =>
+  eventually(
+    async () => (await codeTasks()).find((t) => t.state === state),
+    `the coding task to be ${state}`,
+    60_000,
+  );
 
 /** A scripted reply that waits until `gate` settles before it starts. */
 function after(gate: Promise<unknown>, reply: ScriptedResponse): ScriptedResponse {

@@ -4,6 +4,7 @@
  * bubblewrap; the summary comes back as a message and the diff as a multipart sendDocument.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../src/tasks/testing/eventually.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { PocketsphinxSpeechToText } from '../../src/providers/stt/pocketsphinx.js';
 import { EspeakTextToSpeech } from '../../src/providers/tts/espeak.js';
@@ -75,9 +76,14 @@ describe.skipIf(!bwrap.ok)('/code on Telegram', () => {
     expect(String(doc.params.chat_id)).toBe(String(adaChat.id));
     expect(sentTexts()).toContain('Done after 3 steps.\nWrote hi.sh; it prints hi.');
 
-    const [task] = (await june.tasks()).filter((t) => t.kind === 'agent.code');
+    // the chat has the summary before the worker hands the result to the queue: wait for the record
+    const task = await eventually(
+      async () => (await june!.tasks()).find((t) => t.kind === 'agent.code' && t.state === 'completed'),
+      'the coding task to complete',
+      60_000,
+    );
     expect(task).toMatchObject({ state: 'completed', capability: 'code' });
-    expect((task!.payload as { task: string }).task).toBe('write a script that prints hi');
+    expect((task.payload as { task: string }).task).toBe('write a script that prints hi');
   });
 
   it('says so when no worker serves code, and an empty /code asks for the task', async () => {
