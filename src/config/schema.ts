@@ -295,6 +295,31 @@ export const configSchema = z.object({
     .default(2000)
     .describe("Least time between two edits of a chat's coding-task status message"),
 
+  // ----- planner (multi-step task trees)
+  planApprovalSubtasks: int(1, 1000)
+    .default(4)
+    .describe('A plan with more subtasks than this is shown to the user for approval before it runs'),
+  planApprovalTokens: int(0)
+    .default(60_000)
+    .describe('A plan whose estimated tokens exceed this is shown to the user for approval before it runs'),
+  planApprovalSeconds: int(0)
+    .default(300)
+    .describe(
+      'A plan whose estimated run time (seconds) exceeds this is shown to the user for approval first',
+    ),
+  planMaxSubtasks: int(1, 1000)
+    .default(8)
+    .describe('Most subtasks one task tree may have (re-plans included)'),
+  planMaxDepth: int(1, 100)
+    .default(4)
+    .describe('Longest chain of subtasks (each needing the one before) a plan may have'),
+  planMaxTokens: int(1000)
+    .default(400_000)
+    .describe('Tokens (planning, subtasks and composing together) one task tree may use'),
+  planMaxSeconds: int(10)
+    .default(1800)
+    .describe('Wall-clock limit of one task tree, from planning to the composed answer (seconds)'),
+
   // ----- evaluation (june eval)
   evalMaxTokens: int(1)
     .default(4096)
