@@ -319,6 +319,11 @@ export const configSchema = z.object({
   planMaxSeconds: int(10)
     .default(1800)
     .describe('Wall-clock limit of one task tree, from planning to the composed answer (seconds)'),
+  plannerChatTool: bool
+    .default(true)
+    .describe(
+      'Let the chat model start a multi-step task itself (a plan_task tool, offered only while a worker serves the plan capability)',
+    ),
 
   // ----- evaluation (june eval)
   evalMaxTokens: int(1)
