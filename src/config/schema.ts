@@ -325,6 +325,40 @@ export const configSchema = z.object({
       'Let the chat model start a multi-step task itself (a plan_task tool, offered only while a worker serves the plan capability)',
     ),
 
+  // ----- browse capability (Chromium per task tree)
+  browse: z
+    .enum(['auto', 'on', 'off'])
+    .default('auto')
+    .describe(
+      'Serve the browse capability (web pages in Chromium for multi-step tasks); auto = when Chromium is found',
+    ),
+  browseChromiumPath: z
+    .string()
+    .default('/usr/bin/chromium')
+    .describe('Chromium executable that the browse capability launches (Debian: /usr/bin/chromium)'),
+  searxngUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('Self-hosted SearXNG base URL for web search (its JSON API); unset: browse cannot search'),
+  browseMaxPages: int(1, 1000).default(10).describe('Most pages one browse task may open'),
+  browsePageTimeoutMs: int(500)
+    .default(20_000)
+    .describe('Time limit of loading one page in the browse capability'),
+  browseMaxPageBytes: int(1024)
+    .default(5 * 1024 * 1024)
+    .describe('Largest page or download (bytes) the browse capability loads'),
+  browseMaxSteps: int(1, 200).default(15).describe('Most model steps (tool calls) one browse task may take'),
+  browseBlockedHosts: list
+    .default([])
+    .describe('Hosts the browser never loads (a name also blocks its subdomains), comma-separated'),
+  browseAllowedHosts: list
+    .default([])
+    .describe('When set, the only hosts the browser loads (and their subdomains), comma-separated'),
+  browseAllowPrivate: bool
+    .default(false)
+    .describe('Let the browser load localhost and private-network addresses (given as names or literal IPs)'),
+
   // ----- evaluation (june eval)
   evalMaxTokens: int(1)
     .default(4096)
