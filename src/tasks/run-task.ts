@@ -10,7 +10,7 @@
 import type { Logger } from '../observability/logger.js';
 import { contextFromTraceparent } from '../observability/trace-context.js';
 import { getTracer, withSpan } from '../observability/tracing.js';
-import { CancelledError, isRetryable, JuneError, outageOf } from '../util/errors.js';
+import { CancelledError, isRetryable, JuneError, outageOf, WorkerStoppingError } from '../util/errors.js';
 import type { CircuitBreakers } from './circuit.js';
 import { LeaseLostError } from './errors.js';
 import type { HandlerContext, HandlerRegistry } from './handlers.js';
@@ -136,7 +136,7 @@ class Attempt implements RunningTask, HandlerContext {
   }
 
   abort(): void {
-    this.stop('drain', new CancelledError('worker shutting down'));
+    this.stop('drain', new WorkerStoppingError());
   }
 
   beat(): void {

@@ -172,6 +172,16 @@ export class CancelledError extends JuneError {
 }
 
 /**
+ * The worker is shutting down: the running attempt stops (as a cancel would) but the task is given back
+ * to the queue and runs again, so a handler that tells the user can say "interrupted", not "cancelled".
+ */
+export class WorkerStoppingError extends CancelledError {
+  constructor(message = 'worker shutting down') {
+    super(message);
+  }
+}
+
+/**
  * Turns anything thrown into a JuneError so callers can rely on code/userMessage. An unexpected error (a
  * library's `TypeError('fetch failed')`, a bug) becomes a retryable 'internal' error: the task's attempts
  * bound the retries, and a transient failure must not lose the user's request.
