@@ -29,6 +29,11 @@ export interface Transcript {
   /** 0..1, when the engine reports one. */
   confidence?: number;
   segments?: TranscriptSegment[];
+  /**
+   * What the user should know about how this was heard, e.g. that a less accurate engine stood in for the
+   * one configured; the pipeline passes it on in the reply's notes.
+   */
+  note?: string;
 }
 
 export interface SpeechToText {
