@@ -71,6 +71,16 @@ function progressOf(e: TurnEvent): { stage: string; data: unknown } | undefined 
   }
 }
 
+/**
+ * The notes said in the chat with the reply: how the message was heard when a less accurate engine stood
+ * in (always), and why there is no voice when one was asked for. The web page shows every note.
+ */
+function chatNotes(result: TurnResult, speak: boolean): string[] {
+  const heard = result.transcript?.note;
+  const noVoice = !result.audio && speak ? result.notes.find((n) => n !== heard) : undefined;
+  return [heard, noVoice].filter((n): n is string => !!n);
+}
+
 export function registerChannelTurnHandler(registry: HandlerRegistry, deps: TurnHandlerDeps): void {
   const handler = (ctx: HandlerContext<ChannelTurnPayload>) => runChannelTurn(ctx, deps);
   registry.register(CHANNEL_VOICE_KIND, 'voice', handler);
@@ -159,7 +169,9 @@ export async function runChannelTurn(
       const voice = result.audio
         ? { data: result.audio.data, mimeType: result.audio.mimeType, durationSec: result.audio.durationSec }
         : undefined;
-      const notes = result.notes.length && !result.audio && speak ? `\n\n(${result.notes[0]})` : '';
+      const notes = chatNotes(result, speak)
+        .map((n) => `\n\n(${n})`)
+        .join('');
       await deliverReply(
         adapter,
         target,

@@ -124,14 +124,21 @@ export class VoicePipeline {
     const languageHint = input.language ?? config.sttLanguage;
     let transcript: Transcript | undefined;
     let userText: string;
+    const notes: string[] = [];
 
     if (input.kind === 'audio') {
       const { heard, timings } = await hear(engines, turn, input.audio, languageHint);
       Object.assign(turn.timings, timings);
       if (heard.kind === 'no_speech')
         return this.canned(turn, 'no_speech', REPLIES.noSpeech, undefined, speak);
+      // how it was heard (e.g. a less accurate engine stood in): the user is told with the reply
+      const heardNote = heard.transcript.note;
+      if (heardNote) {
+        notes.push(heardNote);
+        turn.emit({ type: 'note', message: heardNote });
+      }
       if (heard.kind === 'empty_transcript')
-        return this.canned(turn, 'empty_transcript', REPLIES.emptyTranscript, heard.transcript, speak);
+        return this.canned(turn, 'empty_transcript', REPLIES.emptyTranscript, heard.transcript, speak, notes);
       transcript = heard.transcript;
       userText = heard.text;
     } else {
@@ -159,7 +166,6 @@ export class VoicePipeline {
       throw err;
     }
 
-    const notes: string[] = [];
     let text = reply.text.trim();
     if (text) reply.pushSentences(reply.flush());
     // the caller's tools the model called: what they answer is said after the model's own words
@@ -244,8 +250,8 @@ export class VoicePipeline {
     text: string,
     transcript: Transcript | undefined,
     speak: boolean,
+    notes: string[] = [],
   ): Promise<Answer> {
-    const notes: string[] = [];
     let audio: TurnResult['audio'];
     if (speak) {
       const engines = { ...this.deps, logger: this.logger, metrics: this.metrics };

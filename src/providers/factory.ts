@@ -85,12 +85,20 @@ export async function createSpeechToText(
     return new PocketsphinxSpeechToText({ logger: opts.logger });
   };
   switch (kind) {
-    case 'pocketsphinx':
-      if (config.stt === 'auto')
-        opts.logger.warn(
-          'speech-to-text: no whisper model is cached and downloads are off (JUNE_OFFLINE); pocketsphinx answers instead (less accurate)',
-        );
-      return pocketsphinx();
+    case 'pocketsphinx': {
+      if (config.stt !== 'auto') return pocketsphinx();
+      // whisper cannot be had (offline, nothing cached): pocketsphinx stands in, said in the log and the replies
+      const [{ SpeechToTextWithFallback }, { createWhisperSpeechToText }] = await Promise.all([
+        import('./stt/stt-fallback.js'),
+        import('./stt/whisper-factory.js'),
+      ]);
+      return new SpeechToTextWithFallback({
+        primary: createWhisperSpeechToText(config, { logger: opts.logger }),
+        unavailable: 'no whisper model is cached and downloads are off (JUNE_OFFLINE)',
+        fallback: pocketsphinx,
+        logger: opts.logger,
+      });
+    }
     case 'whisper': {
       const { createWhisperSpeechToText } = await import('./stt/whisper-factory.js');
       const whisper = createWhisperSpeechToText(config, { logger: opts.logger, onProgress });
