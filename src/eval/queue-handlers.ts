@@ -1,9 +1,15 @@
 /**
- * The `eval` capability's task handlers: `eval.sample` checks one sample in this process's warm checker
- * sandbox and returns its verdict (the task's recorded result), `eval.run` (the parent, run once every
- * sample is final) builds the summary from its children's results and writes the run's files. They are
- * offered only where the checker's sandbox works, so a worker advertises `eval` only on machines that can
- * run samples safely. Whoever wires workers registers them:
+ * The `eval` capability's task handlers: `eval.sample` produces one sample when the run has the model or
+ * the agent produce them, checks it in this process's warm checker sandbox and returns its verdict (the
+ * task's recorded result); `eval.run` (the parent, run once every sample is final) builds the summary from
+ * its children's results and writes the run's files. They are offered only where the checker's sandbox
+ * works, so a worker advertises `eval` only on machines that can run samples safely.
+ *
+ * In the model modes the sample is produced inside `ctx.once('produce')`: the model's answer (or the
+ * agent's solution) and its metrics are recorded with the task, so a task run again after its worker died
+ * checks the recorded program and never asks the model again. The model is this worker's configured one
+ * (created on the first model-mode sample, kept until close); a run submitted for another model name is
+ * refused rather than answered by the wrong model. Whoever wires workers registers them:
  *
  *   const evals = await createEvalHandlers({ config, logger });
  *   if (evals) evals.register(handlers);   // … and evals.close() when the workers stop
@@ -12,13 +18,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JuneConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import { createLanguageModel } from '../providers/factory.js';
+import type { LanguageModel } from '../providers/types.js';
+import type { Sandbox } from '../sandbox/types.js';
 import type { HandlerContext, HandlerRegistry } from '../tasks/handlers.js';
 import { JuneError } from '../util/errors.js';
+import type { Dataset, Problem } from './datasets.js';
 import { EvalError } from './errors.js';
 import {
   EVAL_CAPABILITY,
   EVAL_RUN_KIND,
   EVAL_SAMPLE_KIND,
+  producedPrograms,
   runSummary,
   writeRunFiles,
   type EvalRunPayload,
@@ -26,6 +37,9 @@ import {
   type EvalSamplePayload,
   type EvalSampleResult,
 } from './queue-run.js';
+import { checkProduced, produceSample, type Produced } from './sample-unit.js';
+import { SandboxSanitizer } from './sanitize.js';
+import type { SampleVerdict } from './types.js';
 import { checkerSandboxWorks, WarmChecker } from './warm-checker.js';
 
 export interface EvalHandlers {
@@ -35,10 +49,15 @@ export interface EvalHandlers {
 }
 
 export interface EvalHandlerOptions {
-  config: Pick<JuneConfig, 'modelsDir' | 'offline'>;
+  /** The whole config: the model modes create the configured language model and agent sandbox from it. */
+  config: JuneConfig;
   logger: Logger;
   /** Skip the sandbox probe (the caller knows it works). */
   skipProbe?: boolean;
+  /** The language model for the model modes; default: the configured one, created on first use. */
+  model?: LanguageModel;
+  /** Where the agent's commands run; default: the configured sandbox. */
+  sandbox?: Sandbox;
 }
 
 /** The handlers, when the checker's sandbox works here; undefined (and a log line) when it does not. */
@@ -54,6 +73,66 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
     }
   }
   const checker = new WarmChecker();
+  const sanitizer = new SandboxSanitizer();
+  let ownModel: Promise<LanguageModel> | undefined;
+  const model = (): Promise<LanguageModel> => {
+    if (o.model) return Promise.resolve(o.model);
+    if (!ownModel) {
+      ownModel = (async () => {
+        const m = await createLanguageModel(o.config, { logger: o.logger });
+        await m.load();
+        return m;
+      })();
+      ownModel.catch(() => (ownModel = undefined));
+    }
+    return ownModel;
+  };
+
+  /** Model modes: produce the sample once (recorded with the task), then check it. */
+  const produceAndCheck = async (
+    ctx: HandlerContext<EvalSamplePayload>,
+    dataset: Dataset,
+    problem: Problem,
+  ): Promise<EvalSampleResult> => {
+    const p = ctx.task.payload;
+    const mode = p.mode!;
+    const unit = {
+      config: o.config,
+      dataset,
+      problem,
+      mode,
+      sampleIndex: p.sample,
+      ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
+      runDir: p.runDir,
+      checker,
+      sanitizer,
+      ...(o.sandbox ? { sandbox: o.sandbox } : {}),
+      ...(p.timeoutS !== undefined ? { timeoutS: p.timeoutS } : {}),
+      ...(p.clock ? { clock: p.clock } : {}),
+      signal: ctx.signal,
+      logger: ctx.logger,
+      // a failure the queue will retry (a provider that is down) is thrown, so nothing is recorded for it
+      rethrow: (err: unknown) => ctx.willRetry(err),
+    };
+    const produced = await ctx.once<Produced>('produce', async () => {
+      const m = await model();
+      if (p.model !== undefined && m.model !== p.model)
+        throw new JuneError(`this worker's model ${m.model} is not the run's model ${p.model}`, {
+          code: 'eval_wrong_model',
+          userMessage: `The eval run was started for the model ${p.model}, but this worker is configured with ${m.model}. Configure the workers serving eval with the run's model (JUNE_LLM_MODEL).`,
+          retryable: false,
+        });
+      fs.mkdirSync(p.runDir, { recursive: true });
+      return produceSample({ ...unit, model: m });
+    });
+    const outcome = await checkProduced(unit, produced);
+    return {
+      verdict: outcome.verdict,
+      groundTruthCpuSeconds: outcome.groundTruthCpuSeconds,
+      ...(outcome.program !== undefined ? { program: outcome.program } : {}),
+      ...(produced.model !== undefined ? { model: produced.model } : {}),
+    };
+  };
 
   const sample = async (ctx: HandlerContext<EvalSamplePayload>): Promise<EvalSampleResult> => {
     const p = ctx.task.payload;
@@ -62,15 +141,20 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
     if (!problem) throw new EvalError('eval_bad_input', `Task ${p.taskId} is not in ${p.dataset}.`);
     let result: EvalSampleResult;
     try {
-      // a cancelled task stops waiting at once (the worker drops the attempt); the job ends in the sandbox
-      result = await checker.check({
-        dataset,
-        problem,
-        program: p.program,
-        sample: p.sample,
-        ...(p.timeoutS !== undefined ? { timeoutS: p.timeoutS } : {}),
-        ...(p.clock ? { clock: p.clock } : {}),
-      });
+      if (p.mode && p.mode !== 'samples') result = await produceAndCheck(ctx, dataset, problem);
+      else {
+        if (p.program === undefined)
+          throw new EvalError('eval_bad_input', `Sample ${p.taskId}#${p.sample} has no program.`);
+        // a cancelled task stops waiting at once (the worker drops the attempt); the job ends in the sandbox
+        result = await checker.check({
+          dataset,
+          problem,
+          program: p.program,
+          sample: p.sample,
+          ...(p.timeoutS !== undefined ? { timeoutS: p.timeoutS } : {}),
+          ...(p.clock ? { clock: p.clock } : {}),
+        });
+      }
     } catch (err) {
       // the sandbox stopped under this check (a crash, the machine out of memory): another attempt may work
       if (err instanceof EvalError && err.code === 'eval_sandbox')
@@ -89,15 +173,17 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
       task_id: p.taskId,
       sample: p.sample,
       status: result.verdict.status,
+      ...((result.verdict as SampleVerdict).generation_error ? { generation_error: true } : {}),
     });
     return result;
   };
 
   const run = async (ctx: HandlerContext<EvalRunPayload>): Promise<EvalRunResult> => {
     const payload = ctx.task.payload;
-    const { summary, verdicts } = runSummary(payload, await ctx.children());
+    const children = await ctx.children();
+    const { summary, verdicts } = runSummary(payload, children);
     try {
-      writeRunFiles(payload.runDir, summary, verdicts);
+      writeRunFiles(payload.runDir, summary, verdicts, producedPrograms(payload, children));
     } catch (err) {
       // the run directory is on another machine (not shared): whoever waits for the run writes the files
       ctx.logger.warn(
@@ -113,6 +199,14 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
       registry.register(EVAL_SAMPLE_KIND, EVAL_CAPABILITY, sample);
       registry.register(EVAL_RUN_KIND, EVAL_CAPABILITY, run);
     },
-    close: () => checker.close(),
+    close: async () => {
+      const m = ownModel;
+      ownModel = undefined;
+      await Promise.allSettled([
+        checker.close(),
+        sanitizer.close(),
+        m?.then((x) => x.close()).catch(() => undefined),
+      ]);
+    },
   };
 }

@@ -1,6 +1,8 @@
 /**
  * Durable eval runs on the task queue. A run is one parent task `eval.run` whose children are the samples
- * (`eval.sample`, one per problem × sample, capability `eval`). The parent's id comes from an idempotency
+ * (`eval.sample`, one per problem × sample, capability `eval`), in every mode: given samples, the plain
+ * model (`completion`) and the coding agent (`agent`); in the model modes each child asks the model (or
+ * runs the agent) and records what it produced once, then checks it. The parent's id comes from an idempotency
  * key (the run directory and a digest of the inputs) and the children are named after it, so submitting
  * the same run again after a `kill -9` names the same tasks: finished samples keep their recorded verdicts
  * and only the rest run. Every worker serving `eval` (this process, `june worker` on other machines over
@@ -10,7 +12,8 @@
  * need not be shared).
  *
  * The run directory holds run.json (what was submitted: `june eval resume RUN` re-submits it) and
- * samples.jsonl (the programs), written by the submitter.
+ * samples.jsonl (the programs: written by the submitter for given samples, by the parent in the model
+ * modes, whose programs exist only once the children produced them).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,10 +25,12 @@ import type { Verdict } from './checker.js';
 import { datasetFile, type DatasetFileOptions } from './dataset-cache.js';
 import { DATASETS, loadDataset, type DatasetId } from './datasets.js';
 import { EvalError } from './errors.js';
-import { defaultRunDir } from './run.js';
+import { defaultRunDir, selectProblems } from './run.js';
+import type { SampleVerdict } from './types.js';
 import { readSamples, type Sample } from './samples.js';
 import { summarize, type EvalSummary } from './summary.js';
 import type { LimitClock } from './sandbox-worker.js';
+import type { EvalMode } from './types.js';
 
 export const EVAL_CAPABILITY = 'eval';
 export const EVAL_RUN_KIND = 'eval.run';
@@ -34,10 +39,15 @@ export const EVAL_SAMPLE_KIND = 'eval.sample';
 /** What `run.json` records and the parent task carries. */
 export interface EvalRunSpec {
   dataset: DatasetId;
-  mode: 'samples';
+  mode: EvalMode;
   /** Absolute run directory (on the submitter's machine). */
   runDir: string;
-  samplesFile: string;
+  /** Given samples (mode samples). */
+  samplesFile?: string;
+  /** Model modes: samples per problem, the sampling temperature, the model the submitter configured. */
+  n?: number;
+  temperature?: number;
+  model?: string;
   problemsFile?: string;
   tasks?: string[];
   limit?: number;
@@ -61,14 +71,24 @@ export interface EvalSamplePayload {
   sample: number;
   /** Position in the samples file. */
   order: number;
-  program: string;
+  /** Absent (older records) means samples. */
+  mode?: EvalMode;
+  /** The given program (mode samples). */
+  program?: string;
+  /** Model modes: the sampling temperature and the model the run expects (checked against the worker's). */
+  temperature?: number;
+  model?: string;
   timeoutS?: number;
   clock?: LimitClock;
 }
 
 export interface EvalSampleResult {
-  verdict: Verdict;
+  verdict: Verdict | SampleVerdict;
   groundTruthCpuSeconds: number;
+  /** Model modes: the program produced and checked (absent when nothing was produced). */
+  program?: string;
+  /** Model modes: the model that answered. */
+  model?: string;
 }
 
 export interface EvalRunResult {
@@ -78,7 +98,15 @@ export interface EvalRunResult {
 
 export interface SubmitOptions {
   dataset: DatasetId;
-  samplesFile: string;
+  /** Default samples. */
+  mode?: EvalMode;
+  /** Required in mode samples; not allowed in the model modes. */
+  samplesFile?: string;
+  /** Model modes: samples per problem (default 1) and the temperature (the caller's default). */
+  n?: number;
+  temperature?: number;
+  /** Model modes: the configured model's name (configuredModelName), recorded and checked by workers. */
+  model?: string;
   problemsFile?: string;
   outDir?: string;
   tasks?: string[];
@@ -112,9 +140,67 @@ function selectSamples(spec: SubmitOptions, samples: Sample[], taskIds: string[]
   return samples;
 }
 
+/** The configured language model's name as the workers will report it; undefined for the embedded one. */
+export function configuredModelName(
+  config: Pick<JuneConfig, 'llm' | 'llmBaseUrl' | 'llmModel'>,
+): string | undefined {
+  const openai = config.llm === 'openai' || (config.llm === 'auto' && !!config.llmBaseUrl);
+  return openai ? config.llmModel : undefined;
+}
+
+/** One unit of a run: a given sample, or a problem × sample index the model or agent will produce. */
+interface Unit {
+  taskId: string;
+  sample: number;
+  program?: string;
+}
+
+function selectUnits(
+  options: SubmitOptions,
+  dataset: ReturnType<typeof loadDataset>,
+): { units: Unit[]; digest: (h: ReturnType<typeof createHash>) => void } {
+  const mode = options.mode ?? 'samples';
+  if (mode === 'samples') {
+    if (!options.samplesFile)
+      throw new EvalError('eval_bad_input', 'mode samples needs a samples file (--samples FILE).');
+    if (options.n !== undefined || options.temperature !== undefined)
+      throw new EvalError('eval_bad_input', '--n and --temperature are for --mode completion and agent.');
+    const samples = selectSamples(
+      options,
+      readSamples(options.samplesFile, dataset),
+      dataset.problems.map((p) => p.taskId),
+    );
+    if (samples.length === 0)
+      throw new EvalError('eval_bad_input', `No samples to check in ${options.samplesFile}.`);
+    return {
+      units: samples,
+      digest: (h) => {
+        for (const s of samples) h.update(`\0${s.taskId}\0${s.program}`);
+      },
+    };
+  }
+  if (options.samplesFile)
+    throw new EvalError(
+      'eval_bad_input',
+      `--samples is for --mode samples; --mode ${mode} produces its own.`,
+    );
+  const n = options.n ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new EvalError('eval_bad_input', '--n must be a whole number ≥ 1.');
+  const problems = selectProblems(dataset, options.tasks, options.limit);
+  if (problems.length === 0) throw new EvalError('eval_bad_input', 'No problems to evaluate.');
+  return {
+    units: problems.flatMap((p) => Array.from({ length: n }, (_, sample) => ({ taskId: p.taskId, sample }))),
+    digest: (h) => {
+      h.update(JSON.stringify([mode, n, options.temperature ?? null, options.model ?? null]));
+      for (const p of problems) h.update(`\0${p.taskId}\0${p.prompt}`);
+    },
+  };
+}
+
 /**
  * Enqueues the run (or finds it, when the same run was submitted before): the parent and one child per
- * sample. Writes run.json and samples.jsonl into the run directory.
+ * sample (given, or problem × sample index in the model modes). Writes run.json, and samples.jsonl for
+ * given samples, into the run directory.
  */
 export async function submitEvalRun(
   config: Pick<JuneConfig, 'dataDir' | 'modelsDir' | 'offline'>,
@@ -122,15 +208,12 @@ export async function submitEvalRun(
   options: SubmitOptions,
 ): Promise<SubmittedRun> {
   const startedAt = new Date();
+  const mode = options.mode ?? 'samples';
+  if (mode !== 'samples' && options.temperature === undefined)
+    throw new EvalError('eval_bad_input', `mode ${mode} needs a temperature.`);
   const problemsFile = options.problemsFile ?? (await datasetFile(config, options.dataset, options.download));
   const dataset = loadDataset(options.dataset, problemsFile);
-  const samples = selectSamples(
-    options,
-    readSamples(options.samplesFile, dataset),
-    dataset.problems.map((p) => p.taskId),
-  );
-  if (samples.length === 0)
-    throw new EvalError('eval_bad_input', `No samples to check in ${options.samplesFile}.`);
+  const { units, digest: digestUnits } = selectUnits(options, dataset);
   const runDir = path.resolve(options.outDir ?? defaultRunDir(config, options.dataset, startedAt));
   fs.mkdirSync(runDir, { recursive: true });
 
@@ -146,14 +229,16 @@ export async function submitEvalRun(
       options.clock ?? null,
     ]),
   );
-  for (const s of samples) digest.update(`\0${s.taskId}\0${s.program}`);
+  digestUnits(digest);
   const inputs = digest.digest('hex');
   const same = previous?.inputs === inputs ? previous : undefined;
+  const model = mode === 'samples' ? {} : modelSettings(options);
   const spec: EvalRunSpec & { inputs: string } = {
     dataset: options.dataset,
-    mode: 'samples',
+    mode,
     runDir,
-    samplesFile: path.resolve(options.samplesFile),
+    ...(options.samplesFile ? { samplesFile: path.resolve(options.samplesFile) } : {}),
+    ...model,
     ...(options.problemsFile ? { problemsFile: path.resolve(options.problemsFile) } : {}),
     ...(options.tasks?.length ? { tasks: options.tasks } : {}),
     ...(options.limit !== undefined ? { limit: options.limit } : {}),
@@ -164,37 +249,49 @@ export async function submitEvalRun(
     inputs,
   };
 
-  const child = (s: Sample, order: number): EvalSamplePayload => ({
+  const child = (u: Unit, order: number): EvalSamplePayload => ({
     runDir,
     dataset: options.dataset,
     ...(spec.problemsFile ? { problemsFile: spec.problemsFile } : {}),
-    taskId: s.taskId,
-    sample: s.sample,
+    taskId: u.taskId,
+    sample: u.sample,
     order,
-    program: s.program,
+    mode,
+    ...(u.program !== undefined ? { program: u.program } : {}),
+    ...(mode !== 'samples' ? { temperature: spec.temperature! } : {}),
+    ...(spec.model !== undefined ? { model: spec.model } : {}),
     ...(spec.timeoutS !== undefined ? { timeoutS: spec.timeoutS } : {}),
     ...(spec.clock ? { clock: spec.clock } : {}),
   });
   const { inputs: _inputs, ...runSpec } = spec;
-  const payload: EvalRunPayload = { ...runSpec, samples: samples.map((s) => [s.taskId, s.sample]) };
+  const payload: EvalRunPayload = { ...runSpec, samples: units.map((u) => [u.taskId, u.sample]) };
   const id = await queue.enqueue({
     kind: EVAL_RUN_KIND,
     capability: EVAL_CAPABILITY,
     idempotencyKey: `eval.run\0${runDir}\0${inputs}`,
     payload,
     onChildDead: 'continue',
-    children: samples.map((s, i) => ({
+    children: units.map((u, i) => ({
       kind: EVAL_SAMPLE_KIND,
       capability: EVAL_CAPABILITY,
-      payload: child(s, i),
+      payload: child(u, i),
     })),
   });
   fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ id, ...spec }, null, 2) + '\n');
-  fs.writeFileSync(
-    path.join(runDir, 'samples.jsonl'),
-    samples.map((s) => JSON.stringify({ task_id: s.taskId, solution: s.program })).join('\n') + '\n',
-  );
-  return { id, runDir, total: samples.length };
+  if (mode === 'samples')
+    fs.writeFileSync(
+      path.join(runDir, 'samples.jsonl'),
+      units.map((u) => JSON.stringify({ task_id: u.taskId, solution: u.program })).join('\n') + '\n',
+    );
+  return { id, runDir, total: units.length };
+}
+
+function modelSettings(options: SubmitOptions): Pick<EvalRunSpec, 'n' | 'temperature' | 'model'> {
+  return {
+    n: options.n ?? 1,
+    temperature: options.temperature!,
+    ...(options.model !== undefined ? { model: options.model } : {}),
+  };
 }
 
 /** run.json of a run directory, or undefined. */
@@ -219,7 +316,11 @@ export function resubmitOptions(runDir: string): SubmitOptions {
     );
   return {
     dataset: spec.dataset,
-    samplesFile: spec.samplesFile,
+    mode: spec.mode,
+    ...(spec.samplesFile ? { samplesFile: spec.samplesFile } : {}),
+    ...(spec.n !== undefined ? { n: spec.n } : {}),
+    ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+    ...(spec.model !== undefined ? { model: spec.model } : {}),
     outDir: spec.runDir,
     concurrency: spec.concurrency,
     ...(spec.problemsFile ? { problemsFile: spec.problemsFile } : {}),
@@ -271,6 +372,34 @@ export function collectVerdicts(
   return { verdicts, groundTruth };
 }
 
+/**
+ * Model modes: the programs the children produced, as samples.jsonl lines (samples-file order; '' where
+ * nothing was produced); undefined in mode samples (the submitter wrote the file).
+ */
+export function producedPrograms(
+  payload: EvalRunPayload,
+  children: ChildSummary[],
+): { task_id: string; solution: string }[] | undefined {
+  if (payload.mode === 'samples') return undefined;
+  const programs = payload.samples.map(([taskId]) => ({ task_id: taskId, solution: '' }));
+  for (const c of children) {
+    const row = programs[childIndex(c.id)];
+    const program = (c.result as EvalSampleResult | undefined)?.program;
+    if (row && c.state === 'completed' && program !== undefined) row.solution = program;
+  }
+  return programs;
+}
+
+/** The model(s) that answered, from the children's results; else the one the run was submitted for. */
+function answeringModel(payload: EvalRunPayload, children: ChildSummary[]): string | undefined {
+  const names = new Set<string>();
+  for (const c of children) {
+    const m = (c.result as EvalSampleResult | undefined)?.model;
+    if (c.state === 'completed' && m) names.add(m);
+  }
+  return names.size ? [...names].sort().join(', ') : payload.model;
+}
+
 /** The summary and the verdicts (samples-file order) built from the children's records. */
 export function runSummary(
   payload: EvalRunPayload,
@@ -279,6 +408,7 @@ export function runSummary(
 ): { summary: EvalSummary; verdicts: Verdict[] } {
   const { verdicts, groundTruth } = collectVerdicts(payload, children);
   const done = verdicts.filter((v): v is Verdict => v !== undefined);
+  const model = payload.mode === 'samples' ? undefined : answeringModel(payload, children);
   const summary = summarize(
     payload.dataset,
     DATASETS[payload.dataset].plus,
@@ -289,13 +419,27 @@ export function runSummary(
       groundTruth,
     },
     payload.startedAt,
+    payload.mode === 'samples'
+      ? {}
+      : {
+          mode: payload.mode,
+          ...(model !== undefined ? { model } : {}),
+          ...(payload.temperature !== undefined ? { temperature: payload.temperature } : {}),
+        },
   );
   return { summary, verdicts: done };
 }
 
-/** Writes results.jsonl (replacing the live lines) and summary.json. */
-export function writeRunFiles(runDir: string, summary: EvalSummary, verdicts: Verdict[]): void {
+/** Writes results.jsonl (replacing the live lines), summary.json and, in the model modes, samples.jsonl. */
+export function writeRunFiles(
+  runDir: string,
+  summary: EvalSummary,
+  verdicts: Verdict[],
+  programs?: { task_id: string; solution: string }[],
+): void {
   fs.mkdirSync(runDir, { recursive: true });
+  if (programs)
+    writeAtomic(path.join(runDir, 'samples.jsonl'), programs.map((p) => JSON.stringify(p)).join('\n') + '\n');
   writeAtomic(path.join(runDir, 'results.jsonl'), resultLines(verdicts));
   writeAtomic(path.join(runDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
 }
@@ -398,7 +542,7 @@ export async function waitForEvalRun(
       if (task.state !== 'completed') return { task, verdicts };
       const summary = (task.result as EvalRunResult).summary;
       if (!fs.existsSync(path.join(payload.runDir, 'summary.json')))
-        writeRunFiles(payload.runDir, summary, verdicts);
+        writeRunFiles(payload.runDir, summary, verdicts, producedPrograms(payload, children));
       return { task, summary, verdicts };
     }
     await new Promise((r) => setTimeout(r, options.pollMs ?? 250));

@@ -23,6 +23,7 @@ import {
   type EvalRunSpec,
   type EvalRunStatus,
   type EvalSamplePayload,
+  type EvalSampleResult,
 } from './queue-run.js';
 import { loadRun } from './run.js';
 import type { EvalSummary } from './summary.js';
@@ -220,7 +221,11 @@ export async function sampleDetail(
   const spec = runDir ? readRunSpec(runDir) : undefined;
   let program: string | undefined;
   const child = await queue.get(childTaskId(id, EVAL_CAPABILITY, index)).catch(() => undefined);
-  if (child) program = (child.task.payload as EvalSamplePayload).program;
+  // a given program is in the payload; a produced one (model modes) in the result
+  if (child)
+    program =
+      (child.task.payload as EvalSamplePayload).program ??
+      (child.task.result as EvalSampleResult | undefined)?.program;
   else if (runDir) {
     const line = readInRun(runDir, 'samples.jsonl', 64 * 1024 * 1024)?.split('\n')[index];
     if (line) program = (JSON.parse(line) as { solution?: string }).solution;

@@ -1,8 +1,12 @@
 /**
- * Produce and check ONE sample: the unit both the in-process CLI run (run.ts) and the durable queue run
- * (queue-run.ts, one task per sample) call.
+ * Produce and check ONE sample: the unit both the in-process run (run.ts) and the durable queue run
+ * (queue-handlers.ts, one task per sample) call.
  *
  *   evaluateOne(ctx: SampleContext): Promise<SampleOutcome>      (shapes in types.ts)
+ *     = checkProduced(ctx, await produceSample(ctx))
+ *
+ * The queue handler records produceSample's result once per task, so a sample re-run after a crash is
+ * checked again without asking the model again.
  *
  * - samples: the given program is checked.
  * - completion: the plain model answers an EvalPlus-style instruct prompt; the program is sanitized out of
@@ -11,8 +15,8 @@
  *   and task.md, may write and run its own tests, and calls finish; solution.py is then checked. The hidden
  *   tests never enter its workspace. Its run (trajectory, snapshots) lies under agent/ in the run directory.
  *
- * A model or agent failure is a verdict ("error" with `generation_error`), never a thrown error; only a
- * cancellation or a checker that cannot run throws.
+ * A model or agent failure is a verdict ("error" with `generation_error`), never a thrown error (unless
+ * `ctx.rethrow` asks for it); only a cancellation or a checker that cannot run throws.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,27 +68,42 @@ export function costOf(
 /** A task id as a file name ("HumanEval/0" → "HumanEval_0"). */
 export const taskFileName = (taskId: string): string => taskId.replace(/[^\w.-]+/g, '_');
 
-interface Produced {
+/**
+ * What producing a sample gave, before it is checked. Plain JSON: the queue handler records it once per
+ * task (`ctx.once`), so a re-run after a crash checks the recorded program without asking the model again.
+ */
+export interface Produced {
   program?: string;
   error?: string;
+  /** Producing the sample, end to end (0 for a given program). */
+  wallMs: number;
   modelMs: number;
   tokens: TokenMetrics;
   steps: number;
   toolCalls: number;
   sandboxCpuMs: number;
   extra: Partial<SampleVerdict>;
+  /** The model that answered (completion and agent modes). */
+  model?: string;
 }
+
+type Generated = Omit<Produced, 'wallMs' | 'model'>;
 
 const noTokens = (): TokenMetrics => ({ prompt: 0, completion: 0, reasoning: 0 });
 
 export async function evaluateOne(ctx: SampleContext): Promise<SampleOutcome> {
+  return checkProduced(ctx, await produceSample(ctx));
+}
+
+/** The first half of evaluateOne: the given program, the model's answer or the agent's solution. */
+export async function produceSample(ctx: SampleContext): Promise<Produced> {
   const started = performance.now();
   ctx.signal?.throwIfAborted();
-  let produced: Produced;
   if (ctx.mode === 'samples') {
     if (ctx.program === undefined) throw new EvalError('eval_bad_input', 'samples mode needs the program.');
-    produced = {
+    return {
       program: ctx.program,
+      wallMs: 0,
       modelMs: 0,
       tokens: noTokens(),
       steps: 0,
@@ -92,13 +111,17 @@ export async function evaluateOne(ctx: SampleContext): Promise<SampleOutcome> {
       sandboxCpuMs: 0,
       extra: {},
     };
-  } else {
-    if (!ctx.model)
-      throw new EvalError('eval_bad_input', `--mode ${ctx.mode} needs a language model (none was given).`);
-    produced = ctx.mode === 'completion' ? await complete(ctx, ctx.model) : await agent(ctx, ctx.model);
   }
-  ctx.signal?.throwIfAborted();
+  if (!ctx.model)
+    throw new EvalError('eval_bad_input', `--mode ${ctx.mode} needs a language model (none was given).`);
+  const produced = ctx.mode === 'completion' ? await complete(ctx, ctx.model) : await agent(ctx, ctx.model);
+  return { ...produced, wallMs: round(performance.now() - started), model: ctx.model.model };
+}
 
+/** The second half of evaluateOne: checks what was produced and adds the efficiency metrics. */
+export async function checkProduced(ctx: SampleContext, produced: Produced): Promise<SampleOutcome> {
+  const started = performance.now();
+  ctx.signal?.throwIfAborted();
   let verdict: Verdict;
   let groundTruthCpuSeconds = 0;
   if (produced.program === undefined) {
@@ -123,7 +146,7 @@ export async function evaluateOne(ctx: SampleContext): Promise<SampleOutcome> {
     groundTruthCpuSeconds = checked.groundTruthCpuSeconds;
   }
   const metrics: SampleMetrics = {
-    wallMs: round(performance.now() - started),
+    wallMs: round(produced.wallMs + performance.now() - started),
     modelMs: round(produced.modelMs),
     tokens: produced.tokens,
     steps: produced.steps,
@@ -147,7 +170,7 @@ export async function evaluateOne(ctx: SampleContext): Promise<SampleOutcome> {
 
 // ---------------------------------------------------------------- completion mode
 
-async function complete(ctx: SampleContext, model: LanguageModel): Promise<Produced> {
+async function complete(ctx: SampleContext, model: LanguageModel): Promise<Generated> {
   const prompt = instructPrompt(ctx.problem);
   const thinking = isThinkingModel(ctx.config, model.model);
   const maxTokens = thinking ? ctx.config.evalThinkingMaxTokens : ctx.config.evalMaxTokens;
@@ -168,6 +191,7 @@ async function complete(ctx: SampleContext, model: LanguageModel): Promise<Produ
     );
   } catch (err) {
     ctx.signal?.throwIfAborted();
+    if (ctx.rethrow?.(err)) throw err;
     const error = `the model failed: ${(err as Error).message}`;
     ctx.logger?.warn({ task: ctx.problem.taskId, sample: ctx.sampleIndex, err }, 'eval model call failed');
     return {
@@ -258,7 +282,7 @@ export function agentTask(problem: Problem): string {
   ].join('\n');
 }
 
-async function agent(ctx: SampleContext, model: LanguageModel): Promise<Produced> {
+async function agent(ctx: SampleContext, model: LanguageModel): Promise<Generated> {
   const name = `${taskFileName(ctx.problem.taskId)}-${ctx.sampleIndex}`;
   const agentRoot = path.join(ctx.runDir, 'agent');
   // the starting workspace is prepared apart and copied in, so the run's first snapshot already holds it
@@ -286,6 +310,7 @@ async function agent(ctx: SampleContext, model: LanguageModel): Promise<Produced
     });
   } catch (err) {
     ctx.signal?.throwIfAborted();
+    if (ctx.rethrow?.(err)) throw err;
     return {
       error: `the agent failed: ${(err as Error).message}`,
       modelMs: performance.now() - t0,

@@ -117,6 +117,11 @@ export interface SampleContext {
   clock?: LimitClock;
   signal?: AbortSignal;
   logger?: Logger;
+  /**
+   * A model or agent failure is a verdict ("error"), unless this says to throw it instead: the queue
+   * handler throws the failures its task will retry (a provider that is down), so they are not recorded.
+   */
+  rethrow?: (err: unknown) => boolean;
 }
 
 export interface SampleOutcome {

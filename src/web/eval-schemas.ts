@@ -36,7 +36,9 @@ export const EvalStartBody = z.object({
   mode: z
     .enum(['samples', 'completion', 'agent'])
     .optional()
-    .describe('samples (default): check given samples; completion and agent are not available yet'),
+    .describe(
+      'samples (default): check given samples; completion: the configured language model answers each problem; agent: the coding agent solves each problem in a workspace',
+    ),
   n: z
     .number()
     .int()
@@ -44,6 +46,12 @@ export const EvalStartBody = z.object({
     .max(1000)
     .optional()
     .describe('Samples per problem (completion and agent modes)'),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .optional()
+    .describe('Sampling temperature (completion and agent modes; default JUNE_LLM_TEMPERATURE)'),
   limit: z.number().int().min(1).optional().describe('Only the first n tasks of the dataset'),
   tasks: z.array(z.string().min(1)).min(1).max(10_000).optional().describe('Only these task ids'),
   timeoutS: z

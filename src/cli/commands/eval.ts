@@ -2,7 +2,7 @@
  * `june eval`: check code samples against HumanEval(+) and MBPP(+) in the sandbox (`run`), compare two
  * runs (`compare`), and write a run's HTML report (`report`). `run` checks given samples (a durable run on
  * the task queue), or has the configured model (`--mode completion`) or the coding agent (`--mode agent`)
- * produce them, in this process (docs/eval.md).
+ * produce them; every mode is a durable run on the task queue, one task per sample (docs/eval.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,9 +13,10 @@ import { datasetFile } from '../../eval/dataset-cache.js';
 import { DATASETS, DATASET_IDS, isDatasetId, type DatasetId } from '../../eval/datasets.js';
 import { EvalError } from '../../eval/errors.js';
 import { renderReport } from '../../eval/report.js';
-import { loadRun, runModelEval } from '../../eval/run.js';
+import { loadRun } from '../../eval/run.js';
 import type { EvalSummary } from '../../eval/summary.js';
-import { createLanguageModel, progressCallback } from '../../providers/factory.js';
+import { progressCallback } from '../../providers/factory.js';
+import { configuredModelName } from '../../eval/queue-run.js';
 import { cliContext } from '../context.js';
 import { registerResume, runEvalOnQueue } from './eval-queue.js';
 
@@ -143,36 +144,33 @@ export function register(program: Command): void {
         const n = positive('n', opts.n);
         if (n !== undefined && !Number.isInteger(n))
           throw new EvalError('eval_bad_input', `--n must be a whole number, got "${opts.n}".`);
-        const model = await createLanguageModel(config, { logger, progress: !opts.json });
-        try {
-          await model.load();
-          const { summary, runDir } = await runModelEval(config, {
-            dataset: id,
-            mode,
-            model,
-            ...(n !== undefined ? { n } : {}),
-            ...(temperature !== undefined ? { temperature } : {}),
-            problemsFile: opts.problems,
-            outDir: opts.out,
-            resultsFile: opts.results,
-            concurrency: positive('concurrency', opts.concurrency),
-            timeoutS: positive('timeout', opts.timeout),
-            clock: opts.clock,
-            limit: positive('limit', opts.limit),
-            tasks: opts.tasks
-              ?.split(',')
-              .map((t) => t.trim())
-              .filter(Boolean),
-            download: { onProgress: progressCallback(`dataset ${id}`) },
-            onVerdict: (_v, done, total) => {
-              if (!opts.json && process.stderr.isTTY) process.stderr.write(`\rdone ${done}/${total}`);
-            },
-          });
-          if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
-          printSummary(summary, runDir, opts.json === true);
-        } finally {
-          await model.close();
-        }
+        // a durable run on the task queue: each problem × sample is a task that asks the model (or runs the
+        // agent) once, records the answer and checks it; the same command again (same --out) resumes it
+        const { summary, runDir } = await runEvalOnQueue(config, logger, {
+          dataset: id,
+          mode,
+          ...(n !== undefined ? { n } : {}),
+          temperature: temperature ?? config.llmTemperature,
+          ...(configuredModelName(config) !== undefined ? { model: configuredModelName(config) } : {}),
+          problemsFile: opts.problems,
+          outDir: opts.out,
+          resultsFile: opts.results,
+          concurrency: positive('concurrency', opts.concurrency),
+          timeoutS: positive('timeout', opts.timeout),
+          clock: opts.clock,
+          limit: positive('limit', opts.limit),
+          tasks: opts.tasks
+            ?.split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+          download: { onProgress: progressCallback(`dataset ${id}`) },
+          worker: opts.worker !== false,
+          onProgress: (done, total) => {
+            if (!opts.json && process.stderr.isTTY) process.stderr.write(`\rdone ${done}/${total}`);
+          },
+        });
+        if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+        printSummary(summary, runDir, opts.json === true);
         return;
       }
       if (!opts.samples)

@@ -1,6 +1,7 @@
 /**
- * Eval runs over HTTP (admin scope): start a run of given samples on the task queue (an `eval.run` parent
- * with one `eval.sample` child per sample, checked by the workers serving `eval`), follow it (status and
+ * Eval runs over HTTP (admin scope): start a run on the task queue (an `eval.run` parent with one
+ * `eval.sample` child per sample, produced by the configured model or agent in modes completion and agent,
+ * and checked by the workers serving `eval`), follow it (status and
  * live progress, or Server-Sent Events), cancel it (the parent and every sample not yet checked), review
  * each sample, and read its HTML report.
  *
@@ -12,7 +13,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EvalError } from '../../eval/errors.js';
-import { childVerdict, EVAL_CAPABILITY, submitEvalRun, type EvalRunPayload } from '../../eval/queue-run.js';
+import {
+  childVerdict,
+  configuredModelName,
+  EVAL_CAPABILITY,
+  submitEvalRun,
+  type EvalRunPayload,
+} from '../../eval/queue-run.js';
 import { renderReport } from '../../eval/report.js';
 import {
   evalsDir,
@@ -103,11 +110,13 @@ export function evalRoutes(deps: WebDeps): AnyRoute[] {
       url: '/v1/evals',
       tag: 'evals',
       auth: 'admin',
-      summary: 'Start an eval run of given samples',
+      summary: 'Start an eval run: given samples, the configured model, or the coding agent',
       description:
-        'The samples come in the body (`samples`: JSON lines) or from a file on the server (`samplesFile`, ' +
-        'inside <JUNE_DATA_DIR>/evals/samples). Each sample becomes a task of capability `eval`; workers ' +
-        'serving eval (`june start` or `june worker` with JUNE_WORKER_CAPABILITIES including eval) check them.',
+        'Mode samples: the samples come in the body (`samples`: JSON lines) or from a file on the server ' +
+        '(`samplesFile`, inside <JUNE_DATA_DIR>/evals/samples). Modes completion and agent: the configured ' +
+        'language model (JUNE_LLM*) answers each problem `n` times at `temperature`, or the coding agent ' +
+        'solves it. Each sample becomes a task of capability `eval`; workers serving eval (`june start` or ' +
+        '`june worker` with JUNE_WORKER_CAPABILITIES including eval) produce and check them.',
       body: EvalStartBody,
       responses: {
         202: { description: 'The run, started', schema: EvalRunView },
@@ -115,35 +124,56 @@ export function evalRoutes(deps: WebDeps): AnyRoute[] {
         503: { description: 'not_ready: the dataset is not cached and downloads are off' },
       },
       async handler({ body, reply }) {
-        if (body.mode && body.mode !== 'samples')
-          throw new ApiError(
-            'invalid_request',
-            `mode ${body.mode} is not available yet; only mode "samples" (check given samples) is built.`,
-            'body.mode',
-          );
-        if ((body.samples === undefined) === (body.samplesFile === undefined))
-          throw new ApiError(
-            'invalid_request',
-            'Give the samples either as `samples` (JSON lines) or as `samplesFile`.',
-            'body.samples',
-          );
+        const mode = body.mode ?? 'samples';
         const dataset = body.dataset as DatasetId;
         const runDir = `${defaultRunDir(config, dataset)}-${randomBytes(3).toString('hex')}`;
-        let samplesFile: string;
-        if (body.samples !== undefined) {
-          fs.mkdirSync(runDir, { recursive: true });
-          samplesFile = path.join(runDir, 'input.jsonl');
-          fs.writeFileSync(samplesFile, body.samples.endsWith('\n') ? body.samples : body.samples + '\n');
-        } else samplesFile = allowedSamplesFile(evalSamplesDir(config), body.samplesFile!);
-        const run = await submitEvalRun(config, queue, {
+        const common = {
           dataset,
-          samplesFile,
           outDir: runDir,
           concurrency: config.workerConcurrency,
           ...(body.limit !== undefined ? { limit: body.limit } : {}),
           ...(body.tasks ? { tasks: body.tasks } : {}),
           ...(body.timeoutS !== undefined ? { timeoutS: body.timeoutS } : {}),
-        }).catch((err: unknown) => {
+        };
+        let submitting: Promise<{ id: string; total: number }>;
+        if (mode === 'samples') {
+          if (body.n !== undefined || body.temperature !== undefined)
+            throw new ApiError(
+              'invalid_request',
+              'n and temperature are for modes completion and agent.',
+              'body.n',
+            );
+          if ((body.samples === undefined) === (body.samplesFile === undefined))
+            throw new ApiError(
+              'invalid_request',
+              'Give the samples either as `samples` (JSON lines) or as `samplesFile`.',
+              'body.samples',
+            );
+          let samplesFile: string;
+          if (body.samples !== undefined) {
+            fs.mkdirSync(runDir, { recursive: true });
+            samplesFile = path.join(runDir, 'input.jsonl');
+            fs.writeFileSync(samplesFile, body.samples.endsWith('\n') ? body.samples : body.samples + '\n');
+          } else samplesFile = allowedSamplesFile(evalSamplesDir(config), body.samplesFile!);
+          submitting = submitEvalRun(config, queue, { ...common, samplesFile });
+        } else {
+          if (body.samples !== undefined || body.samplesFile !== undefined)
+            throw new ApiError(
+              'invalid_request',
+              `mode ${mode} produces its own samples; give no samples or samplesFile.`,
+              'body.samples',
+            );
+          // the model settings are the server's configuration (JUNE_LLM*); the workers serving eval use theirs
+          const model = configuredModelName(config);
+          submitting = submitEvalRun(config, queue, {
+            ...common,
+            mode,
+            ...(body.n !== undefined ? { n: body.n } : {}),
+            temperature: body.temperature ?? config.llmTemperature,
+            ...(model !== undefined ? { model } : {}),
+          });
+        }
+        const run = await submitting.catch((err: unknown) => {
           fs.rmSync(runDir, { recursive: true, force: true });
           return apiError(err);
         });
