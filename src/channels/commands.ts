@@ -1,6 +1,7 @@
 /**
  * Chat commands, answered at once without the LLM: /start, /help, /new, /voice auto|always|never, /lang,
- * /code TASK and /cancel (coding tasks).
+ * /code TASK, /plan TASK (a multi-step task), /go (approve the plan shown) and /cancel (coding tasks and
+ * plans).
  * One table holds each command's menu entry and its answer; the gateway looks commands up in it.
  */
 import type { ConversationRef, ConversationStore, VoiceMode } from './store/conversations.js';
@@ -22,8 +23,12 @@ export interface CommandContext {
    * answers what the user is told.
    */
   startCode?: (task: string) => Promise<string>;
-  /** Cancels this user's unfinished coding tasks in this chat (the gateway provides it). */
+  /** Cancels this user's unfinished coding tasks and plans in this chat (the gateway provides it). */
   cancelCode?: () => Promise<string>;
+  /** Starts a multi-step task (a plan) for this message: the text after /plan; answers what to tell. */
+  startPlan?: (request: string) => Promise<string>;
+  /** Approves a plan waiting for this user: the given task id (the button) or the newest in the chat. */
+  approvePlan?: (taskId?: string) => Promise<string>;
 }
 
 /** A chat command: its menu entry and what it answers. Adding a command is adding one of these. */
@@ -37,7 +42,9 @@ export const HELP_TEXT = [
   '/voice auto|always|never chooses when I answer with a voice note (auto: when you spoke).',
   '/lang en|fr|de|… sets your language; /lang auto detects it.',
   '/code TASK does a coding task in a sandbox and sends back a summary and the changes.',
-  '/cancel stops your running coding task.',
+  '/plan TASK plans a task of several steps (web, code, writing), shows the plan when it is big, and runs it.',
+  '/go approves the plan I showed you last.',
+  '/cancel stops your running coding task or plan.',
 ].join('\n');
 
 /** "/voice@JuneBot always" → { name: 'voice', args: ['always'] }; undefined for non-commands. */
@@ -102,8 +109,25 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     },
   },
   {
+    command: 'plan',
+    description: 'Do a task of several steps, e.g. /plan research … and draft …',
+    run: ({ message, startPlan }) => {
+      const request = commandRest(message.text);
+      if (!request)
+        return 'Tell me the task after /plan, e.g. /plan read these two pages and summarise how they differ.';
+      if (!startPlan) return 'Multi-step tasks cannot be started from here.';
+      return startPlan(request);
+    },
+  },
+  {
+    command: 'go',
+    description: 'Approve the plan I showed you',
+    run: ({ args, approvePlan }) =>
+      approvePlan ? approvePlan(args[0]) : 'There is no plan waiting for your approval here.',
+  },
+  {
     command: 'cancel',
-    description: 'Stop your running coding task',
+    description: 'Stop your running coding task or plan',
     run: ({ cancelCode }) => (cancelCode ? cancelCode() : 'Nothing to cancel.'),
   },
 ];

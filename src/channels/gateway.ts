@@ -16,8 +16,21 @@ import type { Logger } from '../observability/logger.js';
 import { currentTraceparent } from '../observability/trace-context.js';
 import { withSpan } from '../observability/tracing.js';
 import type { TaskQueue } from '../tasks/types.js';
-import { cancelCodeTasks, codeWorkerAvailable, enqueueCodeTask } from './code-tasks.js';
+import {
+  cancelCodeTasks,
+  codeWorkerAvailable,
+  enqueueCodeTask,
+  NOTHING_TO_CANCEL_TEXT,
+} from './code-tasks.js';
 import { findCommand, parseCommand } from './commands.js';
+import {
+  approvePlan,
+  cancelPlans,
+  enqueuePlanRun,
+  NO_PLAN_WORKER_TEXT,
+  planWorkerAvailable,
+  type CancelTree,
+} from './plan-tasks.js';
 import { sendWithRetry } from './delivery.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { AccessControl } from './store/access.js';
@@ -52,6 +65,8 @@ export interface GatewayDeps {
   rateLimiter: RateLimiter;
   allowGroups: readonly string[];
   logger: Logger;
+  /** Cancels a plan tree (the planner's cancelTree); without it /cancel leaves plans alone. */
+  cancelPlanTree?: CancelTree;
 }
 
 const AUDIO_MIME = /^(audio\/|video\/(ogg|webm|mp4|quicktime))/;
@@ -133,9 +148,11 @@ export class ChannelGateway {
         ref,
         conversations: this.deps.conversations,
         startCode: (task) => this.startCode(msg, task, log),
-        cancelCode: async () => {
-          const text = await cancelCodeTasks(this.deps.queue, msg);
-          log.info({ answer: text }, 'coding tasks cancel asked for');
+        cancelCode: () => this.cancel(msg, log),
+        startPlan: (request) => this.startPlan(msg, request, log),
+        approvePlan: async (taskId) => {
+          const text = await approvePlan(this.deps.queue, msg, taskId);
+          log.info({ answer: text }, 'plan approval asked for');
           return text;
         },
       });
@@ -207,6 +224,34 @@ export class ChannelGateway {
     });
     log.info({ taskId }, 'coding task accepted');
     return `On it (task ${taskId}). I'll send a summary and the changes when I'm done; /cancel stops it.`;
+  }
+
+  /** `/cancel`: the user's coding tasks and plan trees in this chat. */
+  private async cancel(msg: InboundMessage, log: Logger): Promise<string> {
+    const code = await cancelCodeTasks(this.deps.queue, msg);
+    const plans = this.deps.cancelPlanTree
+      ? await cancelPlans(this.deps.queue, msg, this.deps.cancelPlanTree)
+      : 0;
+    log.info({ answer: code, plans }, 'cancel asked for');
+    if (plans === 0) return code;
+    const planText = plans === 1 ? 'Cancelled the plan.' : `Cancelled ${plans} plans.`;
+    return code === NOTHING_TO_CANCEL_TEXT ? planText : `${code} ${planText}`;
+  }
+
+  /** `/plan TASK`: a `plan.run` root replying to this chat, when a worker serves `plan`. */
+  private async startPlan(msg: InboundMessage, request: string, log: Logger): Promise<string> {
+    if (!(await planWorkerAvailable(this.deps.queue))) {
+      log.info('a plan was asked for, but no worker serves the plan capability');
+      return NO_PLAN_WORKER_TEXT;
+    }
+    const taskId = await enqueuePlanRun(this.deps.queue, {
+      message: msg,
+      request,
+      forcePlan: true,
+      idempotencyKey: `plan:${msg.channel}:${msg.chatId}:${msg.messageId}`,
+    });
+    log.info({ taskId }, 'plan accepted');
+    return `Planning it (task ${taskId}). I'll show you the plan's progress here; /cancel stops it.`;
   }
 
   /** What a stranger in a private chat is told, if anything: the owner's welcome, a code, or a refusal. */

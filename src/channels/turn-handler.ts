@@ -1,7 +1,8 @@
 /**
  * The task handler for a message from any channel: download the audio, run the voice/text turn with the
  * conversation's history (and, where a worker serves `code`, the delegate_coding_task tool, so the model
- * can hand work that needs code to the coding agent), store the turn, keep the reply audio, deliver the
+ * can hand work that needs code to the coding agent; where one serves `plan`, the plan_task tool for
+ * work of several steps), store the turn, keep the reply audio, deliver the
  * reply. Idempotent by task id:
  * the stored turn and every delivered part are recorded steps, so a re-run after a crash sends nothing twice.
  *
@@ -16,6 +17,7 @@ import { outageOf, toJuneError } from '../util/errors.js';
 import type { AudioStore } from './audio-store.js';
 import { delegateTool, type CodeDelegation } from './code-tasks.js';
 import { deliverReply, sendWithRetry } from './delivery.js';
+import { planTool, type PlanDelegation } from './plan-tasks.js';
 import { progressReporter } from './sentence-audio.js';
 import { CHANNEL_TEXT_KIND, CHANNEL_VOICE_KIND, replyTarget, type ChannelTurnPayload } from './turn-task.js';
 import type { ConversationStore, VoiceMode } from './store/conversations.js';
@@ -53,6 +55,10 @@ export interface TurnHandlerDeps {
    * `available()` says so. Absent: the model gets no tools.
    */
   delegate?: CodeDelegation;
+  /**
+   * Lets the chat model start multi-step tasks (the plan_task tool), offered while `available()` says so.
+   */
+  planner?: PlanDelegation;
 }
 
 /** Progress events worth recording for live followers (not every token: sentences are enough). */
@@ -119,17 +125,17 @@ export async function runChannelTurn(
     const pipeline = await deps.pipeline();
     // the one place both turn facts are decided: whether to speak (above) and how much history to send
     const history = deps.conversations.history(ref, deps.historyMaxTokens, deps.historyTurns);
-    const tools =
-      deps.delegate && (await deps.delegate.available())
-        ? [
-            delegateTool(deps.delegate, {
-              message,
-              taskId: ctx.task.id,
-              spoke: attachment !== undefined,
-              ...(prefs.language ? { language: prefs.language } : {}),
-            }),
-          ]
-        : undefined;
+    const turn = {
+      message,
+      taskId: ctx.task.id,
+      spoke: attachment !== undefined,
+      ...(prefs.language ? { language: prefs.language } : {}),
+    };
+    const offered = [
+      ...(deps.delegate && (await deps.delegate.available()) ? [delegateTool(deps.delegate, turn)] : []),
+      ...(deps.planner && (await deps.planner.available()) ? [planTool(deps.planner, turn)] : []),
+    ];
+    const tools = offered.length > 0 ? offered : undefined;
     const common = {
       platform: message.channel,
       ...(tools ? { tools } : {}),

@@ -99,4 +99,25 @@ export interface ChannelAdapter {
   sendEditableText?(target: ReplyTarget, text: string): Promise<string>;
   /** Replaces the text of a message sent by `sendEditableText` (Telegram editMessageText, Discord edit). */
   editText?(target: ReplyTarget, messageId: string, text: string): Promise<void>;
+  /**
+   * Sends a text with buttons (Telegram inline keyboard, Discord message components) and answers its
+   * platform message id. Pressing a button comes back as a message whose text is `/<data with ':' as ' '>`
+   * from the user who pressed it (see BUTTON_MESSAGE_PREFIX); a channel without it gets plain text.
+   */
+  sendChoice?(target: ReplyTarget, text: string, choices: Choice[]): Promise<string>;
+}
+
+/** A button under a message: its label and the data it sends back (at most 64 bytes). */
+export interface Choice {
+  label: string;
+  data: string;
+}
+
+/** Message ids of button presses (Telegram callback queries, Discord component interactions). */
+export const BUTTON_MESSAGE_PREFIX = 'button-';
+
+/** The command a pressed button stands for: data "go:123" → "/go 123". */
+export function buttonCommand(data: string): string {
+  const [name, ...rest] = data.split(':');
+  return [`/${name}`, ...rest].join(' ').trim();
 }

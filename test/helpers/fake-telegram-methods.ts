@@ -90,9 +90,27 @@ export function routeMethod(
       const text = typeof params.text === 'string' ? params.text : '';
       if (!text.trim()) return apiError(res, 400, 'Bad Request: message text is empty');
       if (text.length > 4096) return apiError(res, 400, 'Bad Request: message is too long');
-      const message = sentMessage({ text });
-      state.texts.set(message.message_id, { chatId: chatId, text });
+      const markup = params.reply_markup as { inline_keyboard?: unknown } | undefined;
+      if (markup !== undefined && !validKeyboard(markup.inline_keyboard))
+        return apiError(res, 400, "Bad Request: can't parse inline keyboard button");
+      const message = sentMessage({ text, ...(markup ? { reply_markup: markup } : {}) });
+      state.texts.set(message.message_id, {
+        chatId: chatId,
+        text,
+        ...(markup ? { replyMarkup: markup } : {}),
+      });
       return apiOk(res, message);
+    }
+    case 'answerCallbackQuery': {
+      const id = typeof params.callback_query_id === 'string' ? params.callback_query_id : '';
+      if (!state.callbackQueries.has(id) || state.callbackQueries.get(id) === 'answered')
+        return apiError(
+          res,
+          400,
+          'Bad Request: query is too old and response timeout expired or query ID is invalid',
+        );
+      state.callbackQueries.set(id, 'answered');
+      return apiOk(res, true);
     }
     case 'editMessageText': {
       if (!chatId) return apiError(res, 400, 'Bad Request: chat_id is empty');
@@ -179,6 +197,20 @@ export function routeMethod(
     default:
       return apiError(res, 404, 'Not Found');
   }
+}
+
+/** An inline keyboard as Telegram checks it: rows of buttons with text and 1-64 bytes of callback_data. */
+function validKeyboard(rows: unknown): boolean {
+  if (!Array.isArray(rows)) return false;
+  return rows.every(
+    (row) =>
+      Array.isArray(row) &&
+      row.every((b: { text?: unknown; callback_data?: unknown }) => {
+        if (typeof b?.text !== 'string' || !b.text) return false;
+        const data = b.callback_data;
+        return typeof data === 'string' && Buffer.byteLength(data) >= 1 && Buffer.byteLength(data) <= 64;
+      }),
+  );
 }
 
 function isTrue(v: unknown): boolean {

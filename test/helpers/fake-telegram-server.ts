@@ -11,6 +11,9 @@
  * - sendMessage, editMessageText (of a text the bot sent; "message is not modified" when nothing changes),
  *   sendVoice, sendDocument (multipart, attach:// references), sendChatAction, setMyCommands are recorded
  *   with their parameters and uploaded bytes; limits (4096 text, 1024 caption) are enforced.
+ * - Inline keyboards (reply_markup on sendMessage, callback_data 1-64 bytes) are kept with the message;
+ *   `pressButton` sends the callback_query update a client sends when a user presses one, and
+ *   answerCallbackQuery accepts each query id once, as Telegram does.
  * - `failNext(method, n, …)` scripts 429 (retry_after) or other errors; a wrong token gets 401.
  */
 import { randomBytes } from 'node:crypto';
@@ -70,6 +73,13 @@ export interface FakeTelegramServer {
     updateId: number;
     messageId: number;
   };
+  /**
+   * A user presses the button with this callback_data under the bot's message `messageId`: pushes the
+   * callback_query update (the message as the bot sent it, with its keyboard). Answers the query id.
+   */
+  pressButton(from: TgUser, messageId: number, data: string): string;
+  /** Whether answerCallbackQuery was called for this query id. */
+  buttonAnswered(queryId: string): boolean;
   /** Stores the OGG/Opus bytes as a file and pushes a voice message with them. */
   sendVoiceNote(
     from: TgUser,
@@ -117,7 +127,9 @@ export interface FakeState {
   filesByPath: Map<string, StoredFile>;
   nextMessageId: () => number;
   /** Text messages the bot sent, by message_id (editMessageText edits them). */
-  texts: Map<number, { chatId: string; text: string }>;
+  texts: Map<number, { chatId: string; text: string; replyMarkup?: unknown }>;
+  /** callback_query ids sent to the bot: 'pending' until answerCallbackQuery, then 'answered'. */
+  callbackQueries: Map<string, 'pending' | 'answered'>;
   commands: unknown[];
   webhook: { url: string; secretToken?: string } | undefined;
   downloadLimitBytes: () => number;
@@ -152,6 +164,7 @@ export async function startFakeTelegramServer(
     filesByPath: new Map(),
     nextMessageId: () => ++messageId,
     texts: new Map(),
+    callbackQueries: new Map(),
     commands: [],
     webhook: undefined,
     downloadLimitBytes: () => fake.downloadLimitBytes,
@@ -336,6 +349,35 @@ export async function startFakeTelegramServer(
       };
       return { updateId: fake.pushUpdate({ message: msg }), messageId: msg.message_id };
     },
+    pressButton(from, messageId, data) {
+      const stored = state.texts.get(messageId);
+      if (!stored) throw new Error(`the bot sent no message ${messageId}`);
+      const rows = (stored.replyMarkup as { inline_keyboard?: { callback_data?: string }[][] } | undefined)
+        ?.inline_keyboard;
+      if (!rows?.some((row) => row.some((b) => b.callback_data === data)))
+        throw new Error(`message ${messageId} has no button with data ${data}`);
+      const id = randomBytes(8).toString('hex');
+      state.callbackQueries.set(id, 'pending');
+      const chatId = Number(stored.chatId);
+      fake.pushUpdate({
+        callback_query: {
+          id,
+          from,
+          chat_instance: `ci${stored.chatId}`,
+          data,
+          message: {
+            message_id: messageId,
+            date: Math.floor(Date.now() / 1000),
+            chat: { id: chatId, type: chatId > 0 ? 'private' : 'supergroup' },
+            from: bot,
+            text: stored.text,
+            reply_markup: stored.replyMarkup,
+          },
+        },
+      });
+      return id;
+    },
+    buttonAnswered: (queryId) => state.callbackQueries.get(queryId) === 'answered',
     sendVoiceNote(from, chat, ogg, extra = {}) {
       const stored = state.addFile(ogg);
       const voice = {
@@ -382,6 +424,7 @@ export async function startFakeTelegramServer(
       state.filesByPath.clear();
       state.commands = [];
       state.texts.clear();
+      state.callbackQueries.clear();
       state.webhook = undefined;
       fake.downloadLimitBytes = 20 * 1024 * 1024;
     },

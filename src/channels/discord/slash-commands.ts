@@ -73,6 +73,16 @@ export const SLASH_COMMANDS: SlashCommandDefinition[] = [
       max_length: 2000,
     },
   ]),
+  command('plan', [
+    {
+      type: STRING_OPTION,
+      name: 'task',
+      description: 'A task of several steps, e.g. read these pages and summarise how they differ',
+      required: true,
+      max_length: 2000,
+    },
+  ]),
+  command('go'),
   command('cancel'),
   command('help'),
 ];

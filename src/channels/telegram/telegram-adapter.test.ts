@@ -253,7 +253,7 @@ describe('Telegram adapter: webhook mode', () => {
     await a.start(c.onMessage);
     expect(a.webhookPort).toBe(port);
     const hook = tg.calls('setWebhook')[0]!.params;
-    expect(hook).toMatchObject({ url, allowed_updates: ['message'] });
+    expect(hook).toMatchObject({ url, allowed_updates: ['message', 'callback_query'] });
     expect(String(hook.secret_token)).toMatch(/^[A-Za-z0-9_-]{32,}$/);
     expect(String(hook.secret_token)).not.toContain('AAE-adapter-test-token');
 

@@ -21,6 +21,7 @@ import type {
   Activity,
   ChannelAdapter,
   ChannelLimits,
+  Choice,
   InboundAttachment,
   InboundMessage,
   OutboundDocument,
@@ -28,7 +29,7 @@ import type {
   VoiceNote,
 } from '../types.js';
 import { describeRedacted } from './telegram-errors.js';
-import { TELEGRAM, toInboundMessage, type BotIdentity } from './telegram-message.js';
+import { callbackToInbound, TELEGRAM, toInboundMessage, type BotIdentity } from './telegram-message.js';
 import { UpdatePoller } from './telegram-polling.js';
 import { grammySignal, TelegramSender } from './telegram-sender.js';
 import {
@@ -47,6 +48,9 @@ export type TelegramConfig = Pick<
   | 'httpHost'
   | 'inboundMaxAttempts'
 >;
+
+/** Messages, and presses of the buttons under June's messages (a plan's "Run the plan"). */
+const ALLOWED_UPDATES: ('message' | 'callback_query')[] = ['message', 'callback_query'];
 
 /** What a parked Telegram update keeps: the update, and the bot it was sent to (to read mentions). */
 interface ParkedUpdate {
@@ -130,6 +134,7 @@ export class TelegramAdapter implements ChannelAdapter {
 
   readInbound(raw: unknown): InboundMessage | undefined {
     const { update, bot } = raw as ParkedUpdate;
+    if (update.callback_query) return callbackToInbound(update.callback_query);
     return update.message ? toInboundMessage(update.message, bot) : undefined;
   }
 
@@ -187,6 +192,17 @@ export class TelegramAdapter implements ChannelAdapter {
         withSpan('telegram.update', { 'telegram.update_id': update.update_id }, async () => {
           const msg = this.readInbound({ update, bot } satisfies ParkedUpdate);
           if (msg) await receive.onMessage(msg);
+          // a pressed button spins until answered; the command's answer itself goes to the chat
+          const query = update.callback_query;
+          if (query)
+            await this.sender
+              .answerButton(query.id)
+              .catch((err: unknown) =>
+                this.logger.warn(
+                  { err: describeRedacted(err, this.token) },
+                  'could not answer a Telegram button press',
+                ),
+              );
         }),
       {
         channel: TELEGRAM,
@@ -195,14 +211,21 @@ export class TelegramAdapter implements ChannelAdapter {
         updateId: (u) => String(u.update_id),
         raw: (update) => ({ update, bot }) satisfies ParkedUpdate,
         target: (u) =>
-          u.message
+          u.callback_query?.message
             ? {
                 channel: TELEGRAM,
-                chatId: String(u.message.chat.id),
-                userId: String(u.message.from?.id ?? ''),
-                replyToMessageId: String(u.message.message_id),
+                chatId: String(u.callback_query.message.chat.id),
+                userId: String(u.callback_query.from.id),
+                replyToMessageId: String(u.callback_query.message.message_id),
               }
-            : undefined,
+            : u.message
+              ? {
+                  channel: TELEGRAM,
+                  chatId: String(u.message.chat.id),
+                  userId: String(u.message.from?.id ?? ''),
+                  replyToMessageId: String(u.message.message_id),
+                }
+              : undefined,
         describe: (err) => describeRedacted(err, this.token),
         logger: this.logger,
       },
@@ -221,7 +244,7 @@ export class TelegramAdapter implements ChannelAdapter {
         logger: this.logger,
       });
       await this.sender.call('setWebhook', (api) =>
-        api.setWebhook(hookUrl, { secret_token: secret, allowed_updates: ['message'] }),
+        api.setWebhook(hookUrl, { secret_token: secret, allowed_updates: ALLOWED_UPDATES }),
       );
       this.logger.info(
         { bot: me.username, port: this.webhook.port, path: address.path },
@@ -239,7 +262,7 @@ export class TelegramAdapter implements ChannelAdapter {
             {
               ...(offset !== undefined ? { offset } : {}),
               timeout: timeoutSec,
-              allowed_updates: ['message'],
+              allowed_updates: ALLOWED_UPDATES,
             },
             grammySignal(signal),
           ),
@@ -273,6 +296,10 @@ export class TelegramAdapter implements ChannelAdapter {
 
   editText(target: ReplyTarget, messageId: string, text: string): Promise<void> {
     return this.sender.editText(target, messageId, text);
+  }
+
+  sendChoice(target: ReplyTarget, text: string, choices: Choice[]): Promise<string> {
+    return this.sender.sendChoice(target, text, choices);
   }
 
   sendActivity(target: ReplyTarget, activity: Activity): Promise<void> {

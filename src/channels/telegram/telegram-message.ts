@@ -3,8 +3,13 @@
  * (voice, audio, video note, audio documents) or a kind the gateway answers "unsupported" to, the chat
  * type, and whether the bot was addressed (an @mention, a command for it, or a reply to its message).
  */
-import type { Message, MessageEntity } from 'grammy/types';
-import type { InboundAttachment, InboundMessage } from '../types.js';
+import type { CallbackQuery, Message, MessageEntity } from 'grammy/types';
+import {
+  BUTTON_MESSAGE_PREFIX,
+  buttonCommand,
+  type InboundAttachment,
+  type InboundMessage,
+} from '../types.js';
 
 export const TELEGRAM = 'telegram';
 
@@ -125,4 +130,30 @@ function attachmentOf(m: Message): InboundAttachment | undefined {
   if (m.location || m.contact || m.poll || m.dice || m.venue || m.game || m.story)
     return { kind: 'other', fileId: '' };
   return undefined;
+}
+
+/**
+ * A pressed inline button (callback_query) as the command it stands for ("/go 123"), from the user who
+ * pressed it, so the gateway applies the same access rules as to a typed command. Undefined for a button
+ * without data or whose message is gone (too old: Telegram then sends no message).
+ */
+export function callbackToInbound(query: CallbackQuery, receivedAt = Date.now()): InboundMessage | undefined {
+  const message = query.message;
+  if (!query.data || !message || query.from.is_bot || message.chat.type === 'channel') return undefined;
+  const userName = [query.from.first_name, query.from.last_name].filter(Boolean).join(' ');
+  return {
+    channel: TELEGRAM,
+    chatId: String(message.chat.id),
+    userId: String(query.from.id),
+    ...(userName || query.from.username ? { userName: userName || query.from.username! } : {}),
+    messageId: `${BUTTON_MESSAGE_PREFIX}${query.id}`,
+    replyToMessageId: String(message.message_id),
+    chatType: message.chat.type === 'private' ? 'private' : 'group',
+    // pressing the bot's button is addressing the bot
+    mentioned: true,
+    repliedToBot: true,
+    text: buttonCommand(query.data),
+    attachments: [],
+    receivedAt,
+  };
 }

@@ -12,7 +12,14 @@ import path from 'node:path';
 import type { Api, InputFile } from 'grammy';
 import { AudioError } from '../../util/errors.js';
 import { ChannelError } from '../errors.js';
-import type { Activity, InboundAttachment, OutboundDocument, ReplyTarget, VoiceNote } from '../types.js';
+import type {
+  Activity,
+  Choice,
+  InboundAttachment,
+  OutboundDocument,
+  ReplyTarget,
+  VoiceNote,
+} from '../types.js';
 import { downloadFile } from './telegram-download.js';
 import { toChannelError } from './telegram-errors.js';
 import { TELEGRAM } from './telegram-message.js';
@@ -57,6 +64,27 @@ export class TelegramSender {
       }),
     );
     return String(sent.message_id);
+  }
+
+  /** sendMessage with an inline keyboard: one row, a button per choice (callback_data = its data). */
+  async sendChoice(target: ReplyTarget, text: string, choices: Choice[]): Promise<string> {
+    const sent = await this.call('sendMessage', (api) =>
+      api.sendMessage(target.chatId, text, {
+        ...replyTo(target),
+        link_preview_options: { is_disabled: true },
+        reply_markup: {
+          inline_keyboard: [choices.map((c) => ({ text: c.label, callback_data: c.data }))],
+        },
+      }),
+    );
+    return String(sent.message_id);
+  }
+
+  /** answerCallbackQuery: stops the button's spinner, with a short notice shown to the presser. */
+  async answerButton(callbackQueryId: string, text?: string): Promise<void> {
+    await this.call('answerCallbackQuery', (api) =>
+      api.answerCallbackQuery(callbackQueryId, text ? { text: text.slice(0, 200) } : {}),
+    );
   }
 
   /**
