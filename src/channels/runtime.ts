@@ -15,6 +15,8 @@ import { codeStatusReporter } from './code-status.js';
 import { queueDelegation } from './code-tasks.js';
 import { ChannelGateway, sendOutcomeReply } from './gateway.js';
 import { parkInbound, registerInboundHandler } from './inbound-task.js';
+import { wrapPlanRunHandler } from './plan-delivery.js';
+import { queuePlanDelegation, type CancelTree } from './plan-tasks.js';
 import { pipelineHolder, type PipelineHolder } from './pipeline-holder.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.js';
 import { AccessControl } from './store/access.js';
@@ -35,6 +37,8 @@ export interface ChannelRuntimeOptions {
   /** Start receiving (false in standalone workers, which only send). Default true. */
   receive?: boolean;
   pipeline?: PipelineHolder;
+  /** Cancels a plan tree (the planner's cancelTree), for /cancel; without it /cancel leaves plans alone. */
+  cancelPlanTree?: CancelTree;
 }
 
 export interface ChannelRuntime {
@@ -52,6 +56,11 @@ export interface ChannelRuntime {
    * a chat's live status message and the reply (text, voice note when the user spoke, the diff).
    */
   codeHooks: Pick<CodeHandlerOptions, 'reply' | 'status'>;
+  /**
+   * Wraps the planner's plan.run handler so a plan asked for in a chat shows there: its status message,
+   * the plan with an approve button, the answer (spoken too when asked by voice) and the files.
+   */
+  wrapPlanRun: <H extends Parameters<typeof wrapPlanRunHandler>[0]>(inner: H) => H;
   /** Adds an adapter (e.g. the web channel) and starts receiving on it. */
   addAdapter(adapter: ChannelAdapter): Promise<void>;
   stop(): Promise<void>;
@@ -97,6 +106,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
         rateLimiter: rl.limiter,
         allowGroups: config.allowGroups,
         logger,
+        ...(options.cancelPlanTree ? { cancelPlanTree: options.cancelPlanTree } : {}),
       })
     : undefined;
   const pipeline = options.pipeline ?? pipelineHolder(config, logger);
@@ -112,7 +122,12 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     defaultVoiceMode: config.voiceReplies,
     // the web page (channel "web") plays a reply sentence by sentence while it is being spoken
     sentenceClips: (channel) => channel === 'web',
-    ...(queue ? { delegate: queueDelegation(queue, config.agentChatDelegate) } : {}),
+    ...(queue
+      ? {
+          delegate: queueDelegation(queue, config.agentChatDelegate),
+          planner: queuePlanDelegation(queue, config.plannerChatTool),
+        }
+      : {}),
   });
   registerInboundHandler(handlers, {
     adapter: (name) => adapters.get(name),
@@ -128,6 +143,14 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     reply: codeReplySender(adapterOf, logger, speak),
     status: codeStatusReporter(adapterOf, { logger, editIntervalMs: config.agentStatusEditMs }),
   };
+
+  const wrapPlanRun = <H extends Parameters<typeof wrapPlanRunHandler>[0]>(inner: H): H =>
+    wrapPlanRunHandler(inner, {
+      adapter: adapterOf,
+      logger,
+      speak,
+      editIntervalMs: config.agentStatusEditMs,
+    }) as H;
 
   const receive = (options.receive ?? true) && gateway !== undefined;
   const addAdapter = async (adapter: ChannelAdapter) => {
@@ -151,6 +174,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     pipeline,
     handlers,
     codeHooks,
+    wrapPlanRun,
     addAdapter,
     async stop() {
       await Promise.allSettled([...adapters.values()].map((a) => a.stop()));
