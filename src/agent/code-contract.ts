@@ -24,4 +24,9 @@ export interface CodeTaskPayload {
   spoke?: boolean;
   /** The language the user spoke in, for the spoken summary's voice. */
   language?: string;
+  /**
+   * The chat model handed the task over (delegate_coding_task): the user's words are already in the
+   * conversation, so only the run's outcome is added to it; a `/code TASK` run adds the request too.
+   */
+  delegated?: boolean;
 }

@@ -1,7 +1,8 @@
 /**
  * A coding run's live status in the chat that asked for it: one message, sent when the run starts and
  * edited as it goes ("Coding task: step 4: running: npm test"), ending on the final state ("done after
- * 5 steps", "stopped", "cancelled"). Platforms limit edits, and a run may take a step every few hundred
+ * 5 steps", "stopped", "cancelled", or "interrupted" when the worker shut down mid-run and the task will run
+ * again). Platforms limit edits, and a run may take a step every few hundred
  * milliseconds, so edits are throttled: at most one per `editIntervalMs`, always the latest step, and
  * the final state always, once the edit before it has landed.
  *
@@ -16,6 +17,9 @@ import type { ChannelAdapter } from './types.js';
 
 export const STATUS_PREFIX = 'Coding task: ';
 export const STATUS_STARTING = `${STATUS_PREFIX}starting…`;
+
+/** A run whose worker shut down mid-run: the task goes back to the queue and runs again. */
+export const INTERRUPTED_LINE = `${STATUS_PREFIX}interrupted (its worker stopped); it will run again when a worker is free.`;
 
 /** The status line of a step. */
 export function stepLine(p: AgentProgress): string {
@@ -33,6 +37,8 @@ export function finalLine(outcome: Record<string, unknown>): string {
       return `${STATUS_PREFIX}cancelled${steps}.`;
     case 'failed':
       return `${STATUS_PREFIX}failed${steps}.`;
+    case 'interrupted':
+      return INTERRUPTED_LINE;
     default:
       return `${STATUS_PREFIX}stopped (${status})${steps}.`;
   }

@@ -35,6 +35,8 @@ export interface CodeRequest {
   language?: string;
   /** Deduplicates: the same key gives the same task (a redelivered message, a retried turn). */
   idempotencyKey: string;
+  /** The chat model asked for it (delegate_coding_task), not the user's `/code`. */
+  delegated?: boolean;
 }
 
 export async function enqueueCodeTask(queue: TaskQueue, r: CodeRequest): Promise<string> {
@@ -43,6 +45,7 @@ export async function enqueueCodeTask(queue: TaskQueue, r: CodeRequest): Promise
     reply: replyTarget(r.message),
     ...(r.spoke ? { spoke: true } : {}),
     ...(r.language ? { language: r.language } : {}),
+    ...(r.delegated ? { delegated: true } : {}),
   };
   return queue.enqueue({
     kind: CODE_TASK_KIND,
@@ -128,6 +131,7 @@ export function delegateTool(
         spoke: turn.spoke,
         ...(turn.language ? { language: turn.language } : {}),
         idempotencyKey: `delegate:${turn.taskId}:${n}`,
+        delegated: true,
       });
       return DELEGATED_TEXT;
     },

@@ -10,6 +10,7 @@ import { HandlerRegistry } from '../tasks/handlers.js';
 import type { TaskQueue } from '../tasks/types.js';
 import type { CodeHandlerOptions } from '../agent/code-handler.js';
 import { AudioStore } from './audio-store.js';
+import { codeRunRecorder } from './code-history.js';
 import { codeReplySender, type SpeakSummary } from './code-reply.js';
 import { codeStatusReporter } from './code-status.js';
 import { queueDelegation } from './code-tasks.js';
@@ -53,9 +54,10 @@ export interface ChannelRuntime {
   handlers: HandlerRegistry;
   /**
    * What the coding handler needs of the channels, for `createCodeHandler({ …, ...runtime.codeHooks })`:
-   * a chat's live status message and the reply (text, voice note when the user spoke, the diff).
+   * a chat's live status message, the reply (text, voice note when the user spoke, the diff), and the
+   * run's outcome kept in the chat's conversation.
    */
-  codeHooks: Pick<CodeHandlerOptions, 'reply' | 'status'>;
+  codeHooks: Pick<CodeHandlerOptions, 'reply' | 'status' | 'record'>;
   /**
    * Wraps the planner's plan.run handler so a plan asked for in a chat shows there: its status message,
    * the plan with an approve button, the answer (spoken too when asked by voice) and the files.
@@ -142,6 +144,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
   const codeHooks = {
     reply: codeReplySender(adapterOf, logger, speak),
     status: codeStatusReporter(adapterOf, { logger, editIntervalMs: config.agentStatusEditMs }),
+    record: codeRunRecorder(conversations),
   };
 
   const wrapPlanRun = <H extends Parameters<typeof wrapPlanRunHandler>[0]>(inner: H): H =>

@@ -5,7 +5,8 @@
  *   - one status message, edited through the steps (editMessageText) and ending on the final state;
  *   - /cancel stops a running run, and says when there is nothing to cancel;
  *   - the chat model delegates work itself (delegate_coding_task) from a plain message, and from a voice
- *     note, whose run answers with a voice note too.
+ *     note, whose run answers with a voice note too;
+ *   - the run's outcome is kept in the chat's conversation, so the next turn's model request carries it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../src/tasks/testing/eventually.js';
@@ -203,13 +204,70 @@ describe.skipIf(!bwrap.ok)('a coding run in a Telegram chat', () => {
       reply: { channel: 'telegram', chatId: String(adaChat.id) },
     });
     expect((task.payload as { spoke?: boolean }).spoke).toBeUndefined();
-    // the conversation keeps the acknowledgement as the answer
+    // the conversation keeps the acknowledgement as the turn's answer, then the run's outcome
     const history = june.runtime.conversations.history(
       { channel: 'telegram', chatId: String(adaChat.id), userId: String(ada.id) },
       3000,
       10,
     );
-    expect(history.at(-1)).toEqual({ role: 'assistant', content: DELEGATED_TEXT });
+    expect(history.map((m) => m.role)).toEqual(['user', 'assistant', 'assistant']);
+    expect(history[1]).toEqual({ role: 'assistant', content: DELEGATED_TEXT });
+    expect(history[2]!.content).toBe(
+      'Coding task: write hi.sh that prints hi\nDone after 3 steps.\nWrote hi.sh; it prints hi.\nFiles changed: hi.sh.',
+    );
+
+    // a follow-up question: the chat model is sent what the run did (the queue is empty: the fake echoes)
+    const before = llm.chatRequests().length;
+    tg.pushMessage({ from: ada, chat: adaChat, text: 'What did the script do?' });
+    const followUp = await tg.waitFor(
+      () =>
+        llm
+          .chatRequests()
+          .slice(before)
+          .find((r) => JSON.stringify(r.body?.messages).includes('script do')),
+      'the follow-up turn',
+      60_000,
+    );
+    const sent = followUp.body!.messages!.map((m) => ({ role: m.role, content: String(m.content) }));
+    const outcome = sent.findIndex(
+      (m) => m.role === 'assistant' && m.content.includes('Wrote hi.sh; it prints hi.'),
+    );
+    expect(outcome).toBeGreaterThan(0);
+    expect(sent[outcome]!.content).toContain('Files changed: hi.sh.');
+    // the outcome comes after the delegating turn and before the follow-up question
+    expect(sent.findIndex((m) => m.content === DELEGATED_TEXT)).toBeLessThan(outcome);
+    expect(sent.at(-1)).toEqual({ role: 'user', content: 'What did the script do?' });
+  });
+
+  it('a /code run is kept in the conversation: its request and outcome reach the next turn', async () => {
+    june = await startCodeJune();
+    llm.enqueue(writeHi(), runHi(), finishHi());
+    tg.pushMessage({ from: ada, chat: adaChat, text: '/code write a script that prints hi' });
+    await tg.waitFor(
+      () => sentTexts().includes('Done after 3 steps.\nWrote hi.sh; it prints hi.'),
+      'the summary',
+      60_000,
+    );
+    const before = llm.chatRequests().length;
+    tg.pushMessage({ from: ada, chat: adaChat, text: 'Which file did you write?' });
+    const followUp = await tg.waitFor(
+      () =>
+        llm
+          .chatRequests()
+          .slice(before)
+          .find((r) => JSON.stringify(r.body?.messages).includes('Which file')),
+      'the follow-up turn',
+      60_000,
+    );
+    const sent = followUp.body!.messages!.filter((m) => m.role !== 'system');
+    expect(sent.map((m) => [m.role, String(m.content)])).toEqual([
+      ['user', '/code write a script that prints hi'],
+      [
+        'assistant',
+        'Coding task: write a script that prints hi\nDone after 3 steps.\nWrote hi.sh; it prints hi.\nFiles changed: hi.sh.',
+      ],
+      ['user', 'Which file did you write?'],
+    ]);
   });
 
   it('a voice note delegated to the coding agent gets its summary back as a voice note', async () => {

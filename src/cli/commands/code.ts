@@ -26,7 +26,7 @@ export async function addCodeCapability(
   handlers: HandlerRegistry,
   config: JuneConfig,
   logger: Logger,
-  hooks: Pick<CodeHandlerOptions, 'reply' | 'status'> = {},
+  hooks: Pick<CodeHandlerOptions, 'reply' | 'status' | 'record'> = {},
 ): Promise<void> {
   if (!config.workerCapabilities.includes(CODE_CAPABILITY)) return;
   const handler = await createCodeHandler({ config, logger, ...hooks });
