@@ -2,8 +2,9 @@
  * Sends a finished coding run back to the chat that asked for it (`/code TASK`, or the chat model's
  * delegate_coding_task): the summary as text, spoken too (a voice note with the text as caption) when the
  * user asked by voice, and the diff as a file where the channel can send files (otherwise the diff follows
- * as text). Each part is a recorded step of the task, so a retried task sends nothing twice. A summary
- * that cannot be spoken (TTS down) still goes out as text.
+ * as text). Each part is a recorded step of the task, so a retried task sends nothing twice, and whether
+ * the summary is spoken is decided once (a retry whose TTS fails, or recovers, sends the summary neither
+ * twice nor both ways). A summary that cannot be spoken (TTS down) still goes out as text.
  */
 import type { CodeRunReply } from '../agent/code-handler.js';
 import type { Logger } from '../observability/logger.js';
@@ -49,17 +50,38 @@ export function codeReplySender(
       return;
     }
     const opts = { once, signal, logger };
+    const text = codeSummary(result);
+    const trySpeak = async (): Promise<VoiceNote | undefined> =>
+      speak!(spokenSummary(result), { ...(language ? { language } : {}), signal }).catch((err: unknown) => {
+        logger.warn({ err: String(err) }, 'could not speak the coding summary; sending text only');
+        return undefined;
+      });
+    // Whether the summary goes as a voice note is decided once, by the first attempt, and recorded: a
+    // retry whose TTS fails (or works again) must not add the text that the voice note's caption carried,
+    // nor a voice note after the text went out as text.
     let voice: VoiceNote | undefined;
-    if (spoke && speak) {
-      // a retried task speaks again but sends nothing twice: the voice note's delivery is a recorded step
-      voice = await speak(spokenSummary(result), { ...(language ? { language } : {}), signal }).catch(
-        (err: unknown) => {
-          logger.warn({ err: String(err) }, 'could not speak the coding summary; sending text only');
-          return undefined;
-        },
-      );
+    const mode =
+      spoke && speak
+        ? await once('summary:mode', async () => {
+            voice = await trySpeak();
+            return voice ? 'voice' : 'text';
+          })
+        : 'text';
+    if (mode !== 'voice') {
+      await deliverReply(channel, target, { text }, opts);
+    } else {
+      const caption = text.length <= channel.limits.maxCaptionLength ? text : undefined;
+      // one recorded step: the voice note with its caption, or (a retry that cannot speak any more) the
+      // caption as text; never both. A retry after it is done neither speaks nor sends again.
+      await once('deliver:voice', async () => {
+        const note = voice ?? (await trySpeak());
+        if (note) await sendWithRetry(() => channel.sendVoice(target, note, caption), opts);
+        else if (caption) await sendWithRetry(() => channel.sendText(target, caption), opts);
+        return true;
+      });
+      // a summary too long for a caption follows as text, each part a step of its own
+      if (!caption) await deliverReply(channel, target, { text }, opts);
     }
-    await deliverReply(channel, target, { text: codeSummary(result), ...(voice ? { voice } : {}) }, opts);
     const diff = typeof result.diff === 'string' ? result.diff : '';
     if (!diff.trim()) return;
     const runId = typeof result.runId === 'string' ? result.runId : 'run';
