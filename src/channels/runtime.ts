@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { HandlerRegistry } from '../tasks/handlers.js';
 import type { TaskQueue } from '../tasks/types.js';
 import type { CodeHandlerOptions } from '../agent/code-handler.js';
-import { AudioStore } from './audio-store.js';
+import { AUDIO_RETENTION_MS, AudioStore } from './audio-store.js';
 import { codeRunRecorder } from './code-history.js';
 import { codeReplySender, type SpeakSummary } from './code-reply.js';
 import { codeStatusReporter } from './code-status.js';
@@ -68,6 +68,9 @@ export interface ChannelRuntime {
   stop(): Promise<void>;
 }
 
+/** How often old reply audio is looked for. */
+const AUDIO_SWEEP_MS = 3_600_000;
+
 /** Adapters for every platform whose token is configured. */
 export async function configuredAdapters(config: JuneConfig, logger: Logger): Promise<ChannelAdapter[]> {
   const out: ChannelAdapter[] = [];
@@ -99,6 +102,15 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
   const conversations = new ConversationStore(db);
   const access = AccessControl.fromConfig(db, config);
   const audio = new AudioStore(path.join(config.dataDir, 'audio'));
+  // old replies and their sentence clips go with their tasks: at start, then every hour
+  const sweepAudio = () =>
+    void audio
+      .sweep(AUDIO_RETENTION_MS)
+      .then((n) => n > 0 && logger.info({ files: n }, 'removed old reply audio'))
+      .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not remove old reply audio'));
+  sweepAudio();
+  const audioSweeper = setInterval(sweepAudio, AUDIO_SWEEP_MS);
+  audioSweeper.unref();
   const rl = await rateLimiter(config);
   const gateway = queue
     ? new ChannelGateway({
@@ -180,6 +192,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
     wrapPlanRun,
     addAdapter,
     async stop() {
+      clearInterval(audioSweeper);
       await Promise.allSettled([...adapters.values()].map((a) => a.stop()));
       await rl.close();
       await pipeline.close();
