@@ -1,0 +1,352 @@
+/**
+ * The browse capability end to end: real Chromium (Debian's /usr/bin/chromium through playwright-core)
+ * against a real local web site, the model scripted by the fake OpenAI-compatible server (June's real
+ * OpenAI provider, streamed native tool calls), and a real SQLite task queue for the tree's root.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { countChildren } from '../../test/helpers/child-processes.js';
+import { nativeCalls } from '../../test/helpers/fake-agent-scripts.js';
+import { startFakeOpenAiServer, type FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
+import {
+  BEAVER_FACT,
+  OTTER_FACT,
+  startLocalWebSite,
+  type LocalWebSite,
+} from '../../test/helpers/local-web-site.js';
+import { configSchema, type JuneConfigInput } from '../config/schema.js';
+import { createLogger } from '../observability/logger.js';
+import { OpenAiLanguageModel } from '../providers/llm/openai.js';
+import { openSqliteQueue, type SqliteTaskQueue } from '../tasks/sqlite/sqlite-queue.js';
+import { CancelledError } from '../util/errors.js';
+import type { BrowsePayload, BrowseResult } from './contract.js';
+import {
+  BROWSE_CAPABILITY,
+  BROWSE_KIND,
+  closeBrowse,
+  registerBrowseHandler,
+  type BrowseHandler,
+  type BrowseQueue,
+  type BrowseService,
+} from './handler.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`browse tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+const logger = createLogger('silent');
+
+describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site)', () => {
+  let site: LocalWebSite;
+  let llm: FakeOpenAiServer;
+  let dataDir: string;
+  let queue: SqliteTaskQueue;
+  let tree = 0;
+  const services: BrowseService[] = [];
+
+  beforeAll(async () => {
+    site = await startLocalWebSite();
+    llm = await startFakeOpenAiServer();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'june-browse-'));
+    queue = await openSqliteQueue({ file: path.join(dataDir, 'tasks.db') });
+  });
+  afterEach(async () => {
+    await closeBrowse();
+    services.length = 0;
+    llm.reset();
+  });
+  afterAll(async () => {
+    await closeBrowse();
+    await queue.close();
+    await llm.close();
+    await site.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function setup(options: JuneConfigInput = {}, withQueue = false) {
+    const config = configSchema.parse({
+      dataDir,
+      browseAllowPrivate: true,
+      browsePageTimeoutMs: 30_000,
+      ...options,
+    });
+    let handler: BrowseHandler | undefined;
+    const registry = {
+      register(kind: string, capability: string, h: BrowseHandler) {
+        expect(kind).toBe(BROWSE_KIND);
+        expect(capability).toBe(BROWSE_CAPABILITY);
+        handler = h;
+      },
+    };
+    const model = new OpenAiLanguageModel({ baseUrl: llm.url, model: 'june-test-model', retries: 0 });
+    const service = registerBrowseHandler(registry, {
+      config,
+      logger,
+      model: async () => model,
+      ...(withQueue ? { queue: queue as unknown as BrowseQueue, watchPollMs: 500 } : {}),
+    });
+    services.push(service);
+    return { handler: handler!, service };
+  }
+
+  async function run(
+    handler: BrowseHandler,
+    payload: Partial<BrowsePayload> = {},
+    signal = new AbortController().signal,
+  ): Promise<{ result: BrowseResult; steps: { step: number; activity: string }[] }> {
+    const steps: { step: number; activity: string }[] = [];
+    const result = await handler({
+      task: {
+        id: `t-${tree}`,
+        payload: {
+          treeId: payload.treeId ?? `tree-${++tree}`,
+          subtaskId: 'web',
+          instructions: 'Find out about otters.',
+          inputs: {},
+          needs: [],
+          ...payload,
+        },
+      },
+      signal,
+      reportProgress: async (stage, data) => {
+        if (stage === 'step') steps.push(data as { step: number; activity: string });
+      },
+      once: (_step, fn) => fn(),
+    });
+    return { result, steps };
+  }
+
+  /** The tool observations the model was sent, in order (from the last request it got). */
+  function observations(): string[] {
+    const last = llm.chatRequests().at(-1);
+    return (last?.body?.messages ?? []).filter((m) => m.role === 'tool').map((m) => String(m.content));
+  }
+
+  const open = (url: string) => nativeCalls([{ name: 'open_url', args: { url } }]);
+  const finish = (answer: string) => nativeCalls([{ name: 'finish', args: { answer } }]);
+
+  it('opens an article and reads its text without the boilerplate around it', async () => {
+    const { handler } = setup();
+    llm.enqueue(open(`${site.origin}/otters`), finish('Otters hold their breath for eight minutes.'));
+    const { result, steps } = await run(handler);
+    expect(result.text).toBe('Otters hold their breath for eight minutes.');
+    const [page] = observations();
+    expect(page).toContain(OTTER_FACT);
+    expect(page).toContain('Title: The river otter');
+    expect(page).not.toContain('Subscribe to our newsletter');
+    expect(page).not.toContain('Accept all cookies');
+    expect(page).not.toContain('Ten celebrity diets');
+    expect(steps.map((s) => s.activity)).toEqual([`opening ${site.origin}/otters`, 'finishing']);
+    expect(steps.map((s) => s.step)).toEqual([1, 2]);
+    // the tools were offered to the model
+    const tools = llm.chatRequests()[0]?.body?.tools?.map((t) => t.function.name);
+    expect(tools).toEqual(
+      expect.arrayContaining(['open_url', 'follow_link', 'fill_form', 'screenshot', 'finish']),
+    );
+  });
+
+  it('lists the links of a page and follows one', async () => {
+    const { handler } = setup();
+    llm.enqueue(
+      open(`${site.origin}/otters`),
+      nativeCalls([{ name: 'list_links', args: { contains: 'beaver' } }]),
+      nativeCalls([{ name: 'follow_link', args: { number: 4 } }]),
+      finish('Beavers build lodges.'),
+    );
+    const { result } = await run(handler);
+    const [, links, followed] = observations();
+    expect(links).toBe(`4. how beavers build their lodges → ${site.origin}/beavers`);
+    expect(followed).toContain(BEAVER_FACT);
+    expect(result.text).toBe('Beavers build lodges.');
+  });
+
+  it('fills a form and submits it; the answer page after the redirect is read', async () => {
+    const { handler } = setup();
+    llm.enqueue(
+      open(`${site.origin}/form`),
+      nativeCalls([
+        {
+          name: 'fill_form',
+          args: {
+            fields: [
+              { field: 'Email address', value: 'ada@example.org' },
+              { field: 'Your name', value: 'Ada' },
+              { field: 'subscribe', value: 'true' },
+            ],
+            submit: true,
+          },
+        },
+      ]),
+      finish('Sent.'),
+    );
+    await run(handler, { instructions: 'Send the contact form as Ada (ada@example.org), subscribed.' });
+    const post = site.requests.find((r) => r.method === 'POST' && r.path === '/submit');
+    expect(new URLSearchParams(post?.body).get('email')).toBe('ada@example.org');
+    expect(new URLSearchParams(post?.body).get('name')).toBe('Ada');
+    expect(new URLSearchParams(post?.body).get('subscribe')).toBe('on');
+    expect(observations()[1]).toContain('Thank you, Ada!');
+  });
+
+  it('searches through a SearXNG stand-in, and says it cannot search without one', async () => {
+    const { handler } = setup({ searxngUrl: `${site.origin}/searx` });
+    llm.enqueue(nativeCalls([{ name: 'search', args: { query: 'river otters' } }]), finish('Found it.'));
+    await run(handler);
+    const searched = site.requests.find((r) => r.path === '/searx/search');
+    expect(searched).toBeDefined();
+    expect(observations()[0]).toContain(`1. The river otter\n   ${site.origin}/otters`);
+
+    await closeBrowse();
+    llm.reset();
+    const { handler: noSearch } = setup();
+    llm.enqueue(nativeCalls([{ name: 'search', args: { query: 'river otters' } }]), finish('Cannot search.'));
+    const { result } = await run(noSearch);
+    expect(observations()[0]).toMatch(/Search is not configured here \(JUNE_SEARXNG_URL is not set\)/);
+    expect(result.notes).toEqual([expect.stringMatching(/Search is not configured/)]);
+    const prompt = llm.chatRequests()[0]?.body?.messages?.[1]?.content;
+    expect(prompt).toContain('Web search is not configured here');
+  });
+
+  it('gives up on a page that does not load in time', async () => {
+    const { handler } = setup({ browsePageTimeoutMs: 2000 });
+    llm.enqueue(open(`${site.origin}/slow`), finish('Too slow.'));
+    const { result } = await run(handler);
+    expect(observations()[0]).toMatch(/did not load within 2 s \(JUNE_BROWSE_PAGE_TIMEOUT_MS\)/);
+    expect(result.notes?.join('\n')).toMatch(/did not load within 2 s/);
+  });
+
+  it('refuses a page larger than the size limit', async () => {
+    const { handler } = setup({ browseMaxPageBytes: 256 * 1024 });
+    llm.enqueue(open(`${site.origin}/huge`), finish('Too big.'));
+    const { result } = await run(handler);
+    expect(observations()[0]).toMatch(/larger than the limit of 262144 bytes \(JUNE_BROWSE_MAX_PAGE_BYTES\)/);
+    expect(result.notes?.join('\n')).toMatch(/JUNE_BROWSE_MAX_PAGE_BYTES/);
+    expect(observations()[0]).not.toContain('huge page text');
+  });
+
+  it('never reads file:///etc/passwd: not opened, not followed, not reached by the page itself', async () => {
+    const { handler } = setup();
+    llm.enqueue(
+      open('file:///etc/passwd'),
+      open(`${site.origin}/escape`),
+      nativeCalls([{ name: 'list_links', args: {} }]),
+      nativeCalls([{ name: 'screenshot', args: {} }]),
+      finish('Nothing.'),
+    );
+    const { result } = await run(handler);
+    const seen = observations();
+    expect(seen[0]).toMatch(/I did not open file:\/\/\/etc\/passwd: blocked: only http and https/);
+    // the page's own attempt did not take it there, and the file link is not offered
+    expect(seen[1]).toContain('Nothing to see here.');
+    expect(seen[2]).not.toContain('file:');
+    for (const s of seen) expect(s).not.toMatch(/root:x:0/);
+    expect(result.notes?.join('\n')).toMatch(/only http and https/);
+    const shot = result.files?.[0];
+    expect(shot).toBeDefined();
+  });
+
+  it('keeps to the host block- and allowlists, for the page and for what it loads', async () => {
+    const { handler } = setup({ browseBlockedHosts: ['localhost'] });
+    llm.enqueue(open(`${site.localhostOrigin}/otters`), open(`${site.origin}/cross-host`), finish('Done.'));
+    const before = site.requests.length;
+    const { result } = await run(handler);
+    const seen = observations();
+    expect(seen[0]).toMatch(/blocked: the host localhost is on the blocklist \(JUNE_BROWSE_BLOCKED_HOSTS\)/);
+    expect(seen[1]).toContain('Title: Cross host');
+    const after = site.requests.slice(before);
+    expect(after.some((r) => r.host.startsWith('localhost'))).toBe(false);
+    expect(after.some((r) => r.path === '/cross-host')).toBe(true);
+    expect(result.notes?.join('\n')).toMatch(/blocklist/);
+
+    llm.reset();
+    const { handler: allowOnly } = setup({ browseAllowedHosts: ['example.org'] });
+    llm.enqueue(open(`${site.origin}/otters`), finish('No.'));
+    await run(allowOnly);
+    expect(observations()[0]).toMatch(/not on the allowlist \(JUNE_BROWSE_ALLOWED_HOSTS: example.org\)/);
+
+    llm.reset();
+    const { handler: noPrivate } = setup({ browseAllowPrivate: false });
+    llm.enqueue(open(`${site.origin}/otters`), finish('No.'));
+    await run(noPrivate);
+    expect(observations()[0]).toMatch(
+      /local or private-network address \(JUNE_BROWSE_ALLOW_PRIVATE is off\)/,
+    );
+  });
+
+  it('opens no more pages than the per-task limit', async () => {
+    const { handler } = setup({ browseMaxPages: 2 });
+    llm.enqueue(
+      open(`${site.origin}/otters`),
+      open(`${site.origin}/beavers`),
+      open(`${site.origin}/form`),
+      finish('Two pages.'),
+    );
+    const before = site.requests.length;
+    const { result } = await run(handler);
+    expect(observations()[2]).toMatch(/may open at most 2 pages \(JUNE_BROWSE_MAX_PAGES\)/);
+    expect(site.requests.slice(before).filter((r) => r.path === '/form')).toHaveLength(0);
+    expect(result.notes).toEqual([expect.stringMatching(/at most 2 pages/)]);
+  });
+
+  it('saves a screenshot in the tree directory and returns it as a file', async () => {
+    const { handler } = setup();
+    llm.enqueue(
+      open(`${site.origin}/otters`),
+      nativeCalls([{ name: 'screenshot', args: {} }]),
+      finish('Here.'),
+    );
+    const { result } = await run(handler, { treeId: 'shot-tree', subtaskId: 'pics' });
+    expect(result.files).toEqual([
+      { name: 'pics-1.png', path: path.join(dataDir, 'browse', 'shot-tree', 'pics-1.png') },
+    ]);
+    const png = fs.readFileSync(result.files![0]!.path);
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(png.length).toBeGreaterThan(1000);
+  });
+
+  it("keeps a tree's context between its subtasks and closes it when the root completes", async () => {
+    const { handler, service } = setup({}, true);
+    const rootId = await queue.enqueue({ kind: 'plan.run', capability: 'plan', payload: {} });
+    llm.enqueue(open(`${site.origin}/otters`), finish('one'));
+    await run(handler, { treeId: rootId });
+    expect(service.pool.openTrees()).toEqual([rootId]);
+    expect(countChildren('chromium')).toBeGreaterThan(0);
+    // a second subtask of the same tree uses the same context
+    llm.enqueue(open(`${site.origin}/beavers`), finish('two'));
+    await run(handler, { treeId: rootId, subtaskId: 'second' });
+    expect(service.pool.openTrees()).toEqual([rootId]);
+
+    const lease = await queue.claim(['plan'], 'test-worker');
+    expect(lease?.task.id).toBe(rootId);
+    await queue.complete(lease!, { status: 'completed' });
+    await waitFor(() => service.pool.openTrees().length === 0 && countChildren('chromium') === 0);
+    // a late subtask of the ended tree gets no browser
+    await expect(run(handler, { treeId: rootId, subtaskId: 'late' })).rejects.toBeInstanceOf(CancelledError);
+    expect(countChildren('chromium')).toBe(0);
+  });
+
+  it('stops a running task and closes its context when the tree is cancelled', async () => {
+    const { handler, service } = setup({}, true);
+    const rootId = await queue.enqueue({ kind: 'plan.run', capability: 'plan', payload: {} });
+    llm.enqueue(open(`${site.origin}/slow`), finish('never'));
+    const controller = new AbortController();
+    const before = site.requests.length;
+    const running = run(handler, { treeId: rootId }, controller.signal);
+    await waitFor(() => site.requests.slice(before).some((r) => r.path === '/slow'));
+    expect(service.pool.openTrees()).toEqual([rootId]);
+    // what the worker runtime does for a cancelled child, and the planner's cancelTree for the root
+    controller.abort();
+    await queue.cancel(rootId);
+    await expect(running).rejects.toBeInstanceOf(CancelledError);
+    await waitFor(() => service.pool.openTrees().length === 0 && countChildren('chromium') === 0);
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
