@@ -215,6 +215,18 @@ export const ConversationTurn = z.object({
   voice: z.boolean().describe('The user spoke (sent a recording)'),
   audio: z.string().optional().describe('Link to the voice reply, if there is one'),
   timings: z.record(z.string(), z.number()).optional().describe('Stage timings in ms (decodeMs, sttMs, …)'),
+  code: z
+    .object({
+      task: z.string().describe('What the run was asked to do'),
+      state: z.enum(TASK_STATES).describe("The run's task state now"),
+      links: z
+        .record(z.string(), z.string())
+        .describe('As POST /v1/code answers: self, events, steps, diff, cancel'),
+    })
+    .optional()
+    .describe(
+      'The turn is a coding run (/code, or delegated by the chat model): follow or show it with these',
+    ),
 });
 export const ConversationMessages = z.object({
   id: z.string(),

@@ -62,6 +62,7 @@ export async function startCodingJune(overrides: Record<string, unknown> = {}): 
     config,
     logger,
     reply: codeReplySender((n) => runtime.adapters.get(n), logger),
+    record: runtime.codeHooks.record,
   });
   if (!handler) throw new Error('no working sandbox here: cannot serve the code capability');
   registry.register(CODE_TASK_KIND, CODE_CAPABILITY, handler);

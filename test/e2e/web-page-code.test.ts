@@ -3,7 +3,8 @@
  * against a real June whose worker runs the coding agent in real bubblewrap, the model being the scripted
  * OpenAI-compatible server. The test holds the model's replies back to see the run mid-way: the steps
  * appear one by one, the command's output is folded, each step shows its diff, the changes download, and
- * a Cancel button stops a running command. Screenshots go to test-results/screenshots/.
+ * a Cancel button stops a running command; after a reload the run shows again in its chat. Screenshots go
+ * to test-results/screenshots/.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -118,6 +119,50 @@ describe.skipIf(!bwrap.ok)('/code on the web page', () => {
     const row = page.locator(`#tasks-body tr[data-task-id="${id}"]`);
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('completed');
     expect(await row.locator('.what').textContent()).toBe('Coding run');
+    await page.context().close();
+  });
+
+  it('a run shows again in its chat after a reload: the request, the steps, the answer and the changes', async () => {
+    june.llm.enqueue(
+      nativeCalls([{ name: 'write_file', args: { path: 'notes.txt', content: 'kept\n' } }]),
+      nativeCalls([{ name: 'finish', args: { summary: 'Wrote *notes.txt*.' } }]),
+    );
+    const page = await newPage({ width: 1200, height: 900 });
+    await type(page, '/code write notes.txt');
+    const live = page.locator('#turns > li.code-turn').last();
+    await live.locator('a.download').waitFor({ timeout: 60_000 });
+    const id = await live.getAttribute('data-task-id');
+    // the run's outcome is stored once the task has ended: wait for it (the page shows the end first)
+    await expect
+      .poll(
+        async () => {
+          const res = await fetch(`${june.base}/v1/conversations/default/messages`, {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          });
+          const body = (await res.json()) as { turns: Array<{ taskId?: string; reply?: string }> };
+          return body.turns.find((t) => t.taskId === id)?.reply;
+        },
+        { timeout: 30_000 },
+      )
+      .toContain('Wrote *notes.txt*.');
+
+    await page.reload();
+    await page.locator('body[data-ready="true"]').waitFor();
+    const run = page.locator(`#turns > li.code-turn[data-task-id="${id}"]`);
+    await run.waitFor({ timeout: 30_000 });
+    expect(await run.locator('.bubble.user').textContent()).toBe('/code write notes.txt');
+    await expect
+      .poll(() => run.locator('.code-status').textContent(), { timeout: 30_000 })
+      .toBe('Done after 2 steps.');
+    expect(await run.locator('.code-answer em').textContent()).toBe('notes.txt');
+    await run.locator('.code-step[data-step="1"] .step-diff').waitFor({ timeout: 30_000 });
+    await run.locator('a.download').waitFor({ timeout: 30_000 });
+    expect(await run.locator('.code-cancel').isVisible()).toBe(false);
+    // shown once, as a coding run (not also as a plain chat turn)
+    expect(await page.locator(`#turns > li[data-task-id="${id}"]`).count()).toBe(1);
+    await shot(page, 'code-run-after-reload-desktop');
+    const [download] = await Promise.all([page.waitForEvent('download'), run.locator('a.download').click()]);
+    expect(await fs.readFile((await download.path())!, 'utf8')).toContain('+kept');
     await page.context().close();
   });
 

@@ -6,7 +6,7 @@
 // with the same Idempotency-Key, once June answers again; a failed answer gets a Retry button.
 
 import { api, ApiError, audioUrl, follow, speechUrl, UNREACHABLE } from './api.js';
-import { codeTask, startCodeRun } from './code.js';
+import { codeTask, showCodeRun, startCodeRun } from './code.js';
 import { setupConversations } from './conversations.js';
 import { markdownReady, renderMarkdown } from './markdown.js';
 import { extensionFor, holdToTalk } from './recorder.js';
@@ -425,6 +425,12 @@ export function setupChat({ settings, isAdmin }) {
 
   /** Shows a stored turn: the question, the answer as Markdown, the timings, and its voice reply. */
   function showStored(t) {
+    // a coding run is shown again from the run itself: its steps, its answer and the changes
+    if (t.code && t.taskId) {
+      empty.hidden = true;
+      showCodeRun(turns, t);
+      return;
+    }
     const turn = addTurn(t.user ?? '');
     if (t.taskId) turn.li.dataset.taskId = t.taskId;
     if (t.reply !== undefined) showText(turn, t.reply);

@@ -99,13 +99,9 @@ function fileName(res, fallback) {
   return m?.[1] ?? fallback;
 }
 
-/**
- * Starts a coding run for `task` and shows it as a turn in `turns` (an <ol>). Resolves when the run has
- * ended (or could not start).
- */
-export async function startCodeRun(turns, { task, conversation }) {
+/** A coding run's view as a turn in `turns`: the request (when there is one) and the run's box. */
+function runView(turns, request) {
   const li = el('li', 'turn code-turn');
-  const user = el('p', 'bubble user', task ? `/code ${task}` : '/code');
   const box = el('section', 'bubble june code-run');
   box.setAttribute('aria-label', 'Coding run');
   const head = el('div', 'code-head');
@@ -121,9 +117,9 @@ export async function startCodeRun(turns, { task, conversation }) {
   const answer = el('div', 'answer code-answer');
   const actions = el('p', 'code-actions');
   box.append(head, steps, answer, actions);
-  li.append(user, box);
+  if (request !== undefined) li.append(el('p', 'bubble user', request));
+  li.append(box);
   turns.append(li);
-  li.scrollIntoView({ block: 'end' });
 
   const fail = (err) => {
     status.textContent = '';
@@ -134,15 +130,39 @@ export async function startCodeRun(turns, { task, conversation }) {
     box.append(msg);
     cancel.hidden = true;
   };
+  return { li, box, status, cancel, steps, answer, actions, fail };
+}
 
+/**
+ * Starts a coding run for `task` and shows it as a turn in `turns` (an <ol>). Resolves when the run has
+ * ended (or could not start).
+ */
+export async function startCodeRun(turns, { task, conversation }) {
+  const view = runView(turns, task ? `/code ${task}` : '/code');
+  view.li.scrollIntoView({ block: 'end' });
   let started;
   try {
     started = await api('/v1/code', { method: 'POST', json: { task, conversation } });
   } catch (err) {
-    fail(err instanceof ApiError ? err : { message: String(err?.message ?? err) });
+    view.fail(err instanceof ApiError ? err : { message: String(err?.message ?? err) });
     return;
   }
-  const { taskId, links } = started;
+  await followRun(view, started.taskId, started.links);
+}
+
+/**
+ * Shows a coding run kept in the conversation (after a reload): `turn` is a stored turn with `code` set.
+ * A finished run is drawn from its record (steps, answer, the changes); one still running is followed live.
+ */
+export function showCodeRun(turns, turn) {
+  const view = runView(turns, turn.user);
+  void followRun(view, turn.taskId, turn.code.links);
+  return view.li;
+}
+
+/** Follows a run's task to its end, drawing its steps, its answer and the download link. */
+async function followRun(view, taskId, links) {
+  const { li, box, status, cancel, steps, answer, actions, fail } = view;
   li.dataset.taskId = taskId;
   box.dataset.state = 'queued';
   status.textContent = 'Waiting for a worker…';

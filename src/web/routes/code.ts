@@ -7,13 +7,15 @@
  * task's event stream (GET /v1/tasks/:id/events: one `progress` event per step).
  *
  * A run started here carries the web user as its reply target (channel "web"), which is whom it belongs to:
- * a user token sees its own runs, admin sees all.
+ * a user token sees its own runs, admin sees all. The request is kept in the conversation it names at once
+ * and the outcome when the run ends, so the chat shows the run after a reload and the model knows it.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { CODE_CAPABILITY, CODE_TASK_KIND, type CodeTaskPayload } from '../../agent/code-contract.js';
 import { allowedProject, runDiff } from '../../agent/workspace.js';
+import { codeRequestText } from '../../channels/code-history.js';
 import { contextFromTraceparent } from '../../observability/trace-context.js';
 import { withSpan } from '../../observability/tracing.js';
 import { FINAL_STATES, type Task, type TaskDetail } from '../../tasks/types.js';
@@ -280,6 +282,10 @@ export function codeRoutes(deps: WebDeps): AnyRoute[] {
       payload,
       ...(key ? { idempotencyKey: key } : {}),
     });
+    // the request shows in its conversation at once (after a reload too); the outcome joins it at the end
+    deps.runtime.conversations.appendMessages(payload.reply!, taskId, [
+      { role: 'user', content: codeRequestText(body.task) },
+    ]);
     deps.logger.info({ taskId }, 'coding task accepted');
     return reply.status(202).send({ taskId, links: codeLinks(taskId) });
   }

@@ -4,9 +4,12 @@
  * reload and to keep a list of chats. Titles are kept exactly as typed (the conversation's id is a separate
  * generated name), and an untitled conversation is called by the start of its first message until the page
  * asks for a title from the model (POST …/title, after the first answer; a title the user gave wins).
+ * A coding run kept in a conversation (its request, its outcome) is a turn with `code` set, so the page
+ * can show the run again after a reload.
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
+import { CODE_TASK_KIND, type CodeTaskPayload } from '../../agent/code-contract.js';
 import type { ChannelTurnPayload } from '../../channels/turn-task.js';
 import type {
   ConversationRef,
@@ -17,6 +20,7 @@ import { conversationKey } from '../../channels/store/conversations.js';
 import { askTitle } from '../../channels/conversation-title.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
 import type { Caller } from '../auth.js';
+import { codeLinks } from '../code-view.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import {
@@ -105,6 +109,16 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
     for (const [taskId, turn] of byTask) {
       const task = (await deps.queue.get(taskId).catch(() => undefined))?.task;
       if (!task || !canSee(caller, task)) continue;
+      if (task.kind === CODE_TASK_KIND) {
+        // a coding run: the page shows it again from the run itself (steps, answer, the changes)
+        const request = (task.payload as Partial<CodeTaskPayload> | undefined)?.task;
+        turn.code = {
+          task: typeof request === 'string' ? request : '',
+          state: task.state,
+          links: codeLinks(taskId),
+        };
+        continue;
+      }
       turn.voice = (task.payload as Partial<ChannelTurnPayload> | undefined)?.attachment !== undefined;
       if (resultAudioId(task)) turn.audio = taskLinks(taskId, true).audio!;
       const timings = (task.result as { timings?: Record<string, unknown> } | undefined)?.timings;
