@@ -45,7 +45,12 @@ export interface PlanLimits {
   capabilities?: readonly string[];
 }
 
-export type PlanCheck = { ok: true; plan: Plan } | { ok: false; errors: string[] };
+/** A limit a plan broke: 'subtasks' (too many) or 'depth' (a chain too long). */
+export type PlanLimitKind = 'subtasks' | 'depth';
+
+export type PlanCheck =
+  | { ok: true; plan: Plan }
+  | { ok: false; errors: string[]; limit?: { kind: PlanLimitKind; message: string } };
 
 /** Parses and checks a plan from unknown JSON; every problem found is one sentence in `errors`. */
 export function checkPlan(raw: unknown, limits: PlanLimits): PlanCheck {
@@ -61,6 +66,7 @@ export function checkPlan(raw: unknown, limits: PlanLimits): PlanCheck {
   }
   const plan = parsed.data;
   const errors: string[] = [];
+  let limit: { kind: PlanLimitKind; message: string } | undefined;
   const allowed = limits.capabilities ?? SUBTASK_CAPABILITIES;
   const ids = new Set<string>();
   for (const s of plan.subtasks) {
@@ -71,7 +77,9 @@ export function checkPlan(raw: unknown, limits: PlanLimits): PlanCheck {
     ids.add(s.id);
     if (!allowed.includes(s.capability)) {
       errors.push(
-        `Subtask "${s.id}" has unknown capability "${s.capability}"; use one of: ${allowed.join(', ')}.`,
+        allowed.length > 0
+          ? `Subtask "${s.id}" has unknown capability "${s.capability}"; use one of: ${allowed.join(', ')}.`
+          : `Subtask "${s.id}" needs capability "${s.capability}", but no worker serves chat, code or browse right now.`,
       );
     }
   }
@@ -91,13 +99,13 @@ export function checkPlan(raw: unknown, limits: PlanLimits): PlanCheck {
     else {
       const depth = planDepth(plan.subtasks);
       if (depth > limits.maxDepth) {
-        errors.push(
-          `The plan's longest chain of subtasks is ${depth} long; at most ${limits.maxDepth} are allowed.`,
-        );
+        const message = `The plan's longest chain of subtasks is ${depth} long; at most ${limits.maxDepth} are allowed.`;
+        errors.push(message);
+        limit = { kind: 'depth', message };
       }
     }
   }
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors, ...(limit ? { limit } : {}) };
   return {
     ok: true,
     plan: {
