@@ -151,6 +151,15 @@ describe('ThinkTagSplitter: plain answers', () => {
     expectEverySplit(s, { mode: 'never' }, { reasoning: '', text: s });
   });
 
+  it('keeps whitespace where chunks are cut inside it: code keeps its indentation', () => {
+    const code = 'Here it is.\n\n```python\ndef f(x):\n    if x:\n        return 1\n    return 0\n```';
+    for (const mode of ['auto', 'never', 'always-open'] as const)
+      for (const chunks of everySplit(code)) {
+        const r = run(mode === 'always-open' ? ['</think>', ...chunks] : chunks, { mode });
+        expect(r.text, `${mode} ${JSON.stringify(chunks)}`).toBe(code);
+      }
+  });
+
   it('in auto mode releases text as soon as the first sentence is complete', () => {
     const splitter = new ThinkTagSplitter({ model: 'llama' });
     expect(splitter.push('Paris is')).toEqual([]);

@@ -33,6 +33,9 @@
  *
  * Whitespace: leading whitespace of the first reasoning and the first answer text is dropped, and trailing
  * whitespace is held until more text follows, so "</think>\n\nHi" gives the answer "Hi", not "\n\nHi".
+ * Held whitespace is given back as it was when the next chunk goes on the same text ("\n" + "    return"
+ * keeps its indentation: code); only where a tag was cut out between them is the next text's leading
+ * whitespace dropped, so "Hi <think>…</think> there" does not get a double space.
  */
 
 export type ThinkingMode = 'auto' | 'always-open' | 'never';
@@ -73,6 +76,8 @@ export class ThinkTagSplitter {
   private openByAssumption: boolean;
   private readonly emittedAny: Record<ThoughtPieceType, boolean> = { reasoning: false, text: false };
   private readonly pendingSpace: Record<ThoughtPieceType, string> = { reasoning: '', text: '' };
+  /** A tag was cut out since this type's held whitespace: the next text's leading whitespace is dropped. */
+  private readonly afterTag: Record<ThoughtPieceType, boolean> = { reasoning: false, text: false };
   /** True while the 'text' state rests on the undecided guess, with no tag seen yet. */
   private guessedText = false;
   /** The text given out under that guess, returned by a 'retract' piece if a `</think>` proves it wrong. */
@@ -215,6 +220,8 @@ export class ThinkTagSplitter {
   ) {
     this.emit(type, this.buffer.slice(0, index), out);
     this.buffer = this.buffer.slice(index + tagLength);
+    this.afterTag.reasoning = true;
+    this.afterTag.text = true;
     this.state = next;
     this.openByAssumption = false;
     this.guessedText = false;
@@ -237,7 +244,9 @@ export class ThinkTagSplitter {
 
   private emit(type: ThoughtPieceType, raw: string, out: ThoughtPiece[]): void {
     // Held whitespace already separates this text from what came before; do not double it.
-    let text = this.pendingSpace[type] ? this.pendingSpace[type] + raw.trimStart() : raw;
+    const pending = this.pendingSpace[type];
+    let text = pending ? pending + (this.afterTag[type] ? raw.trimStart() : raw) : raw;
+    if (raw !== '') this.afterTag[type] = false;
     this.pendingSpace[type] = '';
     if (!this.emittedAny[type]) text = text.trimStart();
     const trailing = /\s+$/.exec(text);
