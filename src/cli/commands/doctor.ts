@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
+import { checkChromium } from '../../browse/chromium.js';
 import type { JuneConfig } from '../../config/schema.js';
 import { isModelCached, modelPath } from '../../models/manager.js';
 import { DEFAULT_LLM_MODEL_ID } from '../../models/registry.js';
@@ -142,6 +143,17 @@ export async function runChecks(config: JuneConfig): Promise<Check[]> {
       : 'run scripts/setup.sh (bubblewrap), or set JUNE_SANDBOX=docker where a Docker engine runs',
   });
 
+  const chromium = await checkChromium(config.browseChromiumPath);
+  const servesBrowse = config.workerCapabilities.includes('browse') && config.browse !== 'off';
+  checks.push({
+    name: 'chromium (browse)',
+    ok: chromium.ok,
+    optional: !(servesBrowse && config.browse === 'on'),
+    detail: chromium.ok
+      ? `${chromium.detail}${servesBrowse ? '' : '; browse is not served (JUNE_WORKER_CAPABILITIES)'}${config.searxngUrl ? '' : '; no web search (JUNE_SEARXNG_URL unset)'}`
+      : `${chromium.detail}: the browse capability is not served`,
+    fix: 'sudo apt-get install -y chromium, or set JUNE_BROWSE_CHROMIUM_PATH',
+  });
   const { sttStatus, vadStatus } = await import('../../providers/stt/stt-status.js');
   checks.push({ name: `stt (${sttKind})`, ...sttStatus(config, sttKind) });
   checks.push({ name: `vad (${config.vad})`, ...vadStatus(config) });

@@ -8,7 +8,10 @@ import { startChannelRuntime } from '../../channels/runtime.js';
 import { setupCodeNotice } from './pairing.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { startWorkers } from '../../tasks/runtime.js';
+import { addBrowseCapability } from './browse.js';
 import { addCodeCapability } from './code.js';
+import { addPlanCapability } from './plan.js';
+import { cancelTree } from '../../planner/index.js';
 import { addEvalCapability } from './eval-queue.js';
 import { cliContext } from '../context.js';
 import { shutdownOnSignals } from '../shutdown.js';
@@ -37,11 +40,14 @@ export function register(program: Command): void {
       const shutdown = shutdownOnSignals({ deadlineMs: config.drainTimeoutMs, logger });
       const queue = await openTaskQueue(config, { logger });
       shutdown.add('task queue', () => queue.close());
-      const runtime = await startChannelRuntime({ config, queue, logger });
+      const runtime = await startChannelRuntime({ config, queue, logger, cancelPlanTree: cancelTree });
       shutdown.add('channels', () => runtime.stop());
       await addCodeCapability(runtime.handlers, config, logger, runtime.codeHooks);
+      await addPlanCapability(runtime.handlers, { config, logger, queue, runtime });
       const closeEval = await addEvalCapability(runtime.handlers, config, logger);
       if (closeEval) shutdown.add('eval sandbox', closeEval);
+      const closeBrowse = await addBrowseCapability(runtime.handlers, config, logger, queue);
+      if (closeBrowse) shutdown.add('browser', closeBrowse);
       let web: { url: string; close(): Promise<void> } | undefined;
       if (config.web) {
         const { startWebServer } = await import('../../web/server.js');
