@@ -150,7 +150,7 @@ export async function encodeOggOpusOffThread(
   const job: EncodeJob = {
     id: nextId++,
     sampleRate: pcm.sampleRate,
-    samples: Float32Array.from(pcm.samples),
+    samples: pcm.samples.slice(), // a copy (memcpy; `Float32Array.from` iterates) the thread may keep
     bitrateKbps: opts.bitrateKbps,
   };
   return new Promise<Buffer>((resolve, reject) => {

@@ -4,6 +4,10 @@
  * Text goes to espeak-ng on stdin (never through a shell or as an argument, so nothing in it can be
  * taken for an option), as UTF-8, with markup tags stripped. The WAV it writes to stdout is decoded in
  * TypeScript; audio comes back at espeak-ng's own rate, 22050 Hz.
+ *
+ * Each sentence's process is started, and its WAV decoded, on a worker thread (espeak-thread.ts): starting
+ * a process from June's large process costs the event loop tens of milliseconds on a loaded machine, and
+ * many replies spoken at once held up the HTTP API. Where no thread can run, both happen here as before.
  */
 import type { PcmAudio, SynthesizeOptions, TextToSpeech } from '../types.js';
 import { ProviderError } from '../../util/errors.js';
@@ -12,6 +16,12 @@ import { runProcess, type ProcessResult } from '../../util/process.js';
 import { getLogger, type Logger } from '../../observability/logger.js';
 import { wavToPcm } from '../../audio/index.js';
 import { espeakVoiceFor, parseEspeakVoiceList } from './espeak-voices.js';
+import {
+  EspeakSpawnError,
+  EspeakThreadUnavailable,
+  espeakOffThread,
+  type EspeakRun,
+} from './espeak-thread.js';
 import { cleanSpeechText, isUnspeakable } from './speech-text.js';
 
 export const ESPEAK_SAMPLE_RATE = 22_050;
@@ -74,9 +84,9 @@ export class EspeakTextToSpeech implements TextToSpeech {
     if (this.options.rate !== undefined) args.push('-s', String(Math.round(this.options.rate)));
     if (this.options.pitch !== undefined) args.push('-p', String(Math.round(this.options.pitch)));
     const t0 = performance.now();
-    const result = await this.run(args, cleaned, signal);
+    const result = await this.speak(args, cleaned, signal);
     if (result.exitCode !== 0) throw this.failure(`voice ${voice} failed`, result);
-    const pcm = result.stdout.length > 0 ? wavToPcm(result.stdout) : emptyAudio();
+    const pcm = result.pcm ?? emptyAudio();
     this.logger.debug(
       {
         voice,
@@ -110,7 +120,32 @@ export class EspeakTextToSpeech implements TextToSpeech {
     return choice.voice;
   }
 
-  private failure(what: string, result: ProcessResult): ProviderError {
+  /** One espeak-ng run with its WAV decoded: on the thread, or here when no thread can run. */
+  private async speak(args: string[], input: string, signal: AbortSignal | undefined): Promise<EspeakRun> {
+    const binary = this.options.binary ?? 'espeak-ng';
+    try {
+      return await espeakOffThread(binary, args, input, { ...(signal ? { signal } : {}), maxStderr: 2000 });
+    } catch (err) {
+      if (err instanceof EspeakSpawnError) throw this.spawnFailure(binary, err);
+      if (!(err instanceof EspeakThreadUnavailable)) throw err;
+    }
+    const r = await this.run(args, input, signal);
+    return {
+      exitCode: r.exitCode,
+      stderr: r.stderr,
+      ...(r.stdout.length > 0 ? { pcm: wavToPcm(r.stdout) } : {}),
+    };
+  }
+
+  private spawnFailure(binary: string, err: Error): ProviderError {
+    return new ProviderError(PROVIDER, `cannot run ${binary}: ${err.message}`, {
+      code: 'tts_engine_missing',
+      userMessage: 'Speech output is not installed on this server, so here is my reply as text.',
+      cause: err,
+    });
+  }
+
+  private failure(what: string, result: Pick<ProcessResult, 'exitCode' | 'stderr'>): ProviderError {
     const detail = result.stderr.trim().split('\n').slice(-2).join(' | ') || `exit status ${result.exitCode}`;
     const unknownVoice = /voice does not exist|failed to read voice/i.test(result.stderr);
     return new ProviderError(PROVIDER, `${what}: ${detail}`, {
@@ -132,12 +167,7 @@ export class EspeakTextToSpeech implements TextToSpeech {
       ...(signal ? { signal } : {}),
       maxStderr: 2000,
       keepStderr: 'tail',
-      spawnError: (err) =>
-        new ProviderError(PROVIDER, `cannot run ${binary}: ${err.message}`, {
-          code: 'tts_engine_missing',
-          userMessage: 'Speech output is not installed on this server, so here is my reply as text.',
-          cause: err,
-        }),
+      spawnError: (err) => this.spawnFailure(binary, err),
     });
   }
 }
