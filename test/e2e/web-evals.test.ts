@@ -15,6 +15,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { HandlerRegistry } from '../../src/tasks/handlers.js';
 import { startWorkers, type WorkerPool } from '../../src/tasks/runtime.js';
 import { eventually } from '../../src/tasks/testing/eventually.js';
+import { streamOf } from '../helpers/fake-openai-scenarios.js';
 import { bearer, jsonHeaders } from './web-client.js';
 import { readSse, startJune, type RunningJune } from './web-harness.js';
 
@@ -148,6 +149,66 @@ describe.skipIf(!hasSharedData)('eval runs over HTTP', () => {
     expect(settled.states.cancelled).toBeGreaterThan(0);
     expect(settled.states.completed ?? 0).toBeLessThan(8);
     expect((await post(`/v1/evals/${id}/cancel`, {})).body.cancelled).toBe(false);
+  }, 180_000);
+
+  it('runs the configured model (mode completion): each sample is answered once, then checked', async () => {
+    const dataset = loadDataset('humaneval', DATA_FILES.humaneval);
+    const answer = (code: string) =>
+      streamOf(
+        (`Here it is.\n\n\`\`\`python\n${code}\n\`\`\`\n`.match(/[\s\S]{1,16}/g) ?? []).map((c) => ({
+          content: c,
+        })),
+        { usage: [90, 30] },
+      );
+    june.llm.reset();
+    june.llm.enqueue(
+      answer(dataset.byId.get('HumanEval/2')!.reference),
+      answer('def truncate_number(number: float) -> float:\n    return 0.0\n'),
+    );
+    const started = await post('/v1/evals', {
+      dataset: 'humaneval',
+      mode: 'completion',
+      tasks: ['HumanEval/2'],
+      n: 2,
+      temperature: 0.4,
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body).toMatchObject({ mode: 'completion', total: 2 });
+    const id = started.body.id as string;
+    const run = await eventually(
+      async () => {
+        const s = (await get(`/v1/evals/${id}`)).body;
+        return s.state === 'completed' ? s : undefined;
+      },
+      'the run to complete',
+      120_000,
+    );
+    expect(run).toMatchObject({ total: 2, done: 2, passed: 1, failed: 1 });
+    expect(run.summary).toMatchObject({
+      mode: 'completion',
+      model: 'june-test-model',
+      temperature: 0.4,
+      n: 2,
+    });
+    expect(run.summary.efficiency.tokens).toMatchObject({ prompt: 180, completion: 60 });
+    // the model was asked once per sample, with the run's temperature and EvalPlus's instruct prompt
+    const asked = june.llm.chatRequests().map((r) => r.body!);
+    expect(asked).toHaveLength(2);
+    expect(asked.map((b) => b.temperature)).toEqual([0.4, 0.4]);
+    expect(String(asked[0]!.messages![0]!.content)).toContain('def truncate_number(number: float)');
+    // review: the program the model gave and its answer
+    const failing = (await get(`/v1/evals/${id}/samples`)).body.samples.findIndex(
+      (s: any) => s.verdict?.status !== 'pass',
+    );
+    const detail = (await get(`/v1/evals/${id}/samples/${failing}`)).body;
+    expect(detail.program).toContain('return 0.0');
+    expect(detail.answer).toContain('Here it is.');
+    expect(fs.readdirSync(run.runDir as string)).toEqual(
+      expect.arrayContaining(['results.jsonl', 'summary.json', 'samples.jsonl', 'outputs']),
+    );
+    // modes completion and agent produce their own samples
+    const given = await post('/v1/evals', { dataset: 'humaneval', mode: 'agent', samples: '{}' });
+    expect(given.status).toBe(400);
   }, 180_000);
 
   it('is for admins only, and refuses bad requests with a reason', async () => {
