@@ -175,6 +175,18 @@ describe.skipIf(!bwrap.ok)('a coding run in a Telegram chat', () => {
     // no summary, no diff for a cancelled run
     expect(tg.sent('sendDocument')).toEqual([]);
     expect(sentTexts().some((t) => t.startsWith('Done after'))).toBe(false);
+    // the conversation keeps that the run was cancelled (the handler goes on a moment after the task ends)
+    const ref = { channel: 'telegram', chatId: String(adaChat.id), userId: String(ada.id) };
+    const kept = await eventually(
+      async () =>
+        june!.runtime.conversations
+          .history(ref, 3000, 10)
+          .at(-1)
+          ?.content.match(/cancelled/i)?.input,
+      'the cancelled run in the conversation',
+      30_000,
+    );
+    expect(kept).toMatch(/^Coding task: write a script that prints hi\n/);
   });
 
   it('the chat model delegates a plain message to the coding agent, and the run replies to the chat', async () => {
