@@ -1,7 +1,9 @@
 /**
  * `june eval run` on the task queue: the run is submitted as an `eval.run` parent with one `eval.sample`
- * child per sample on the configured queue, and this process serves the `eval` capability itself (unless
- * --no-worker: then `june worker` processes serving eval, on this machine or others, check the samples).
+ * child per sample (given, or problem × sample index that the configured model or the coding agent
+ * produces) on the configured queue, and this process serves the `eval` capability itself (unless
+ * --no-worker: then `june worker` processes serving eval, on this machine or others, produce and check the
+ * samples with their own configured model).
  * Submitting the same run again (same --out and inputs) or `june eval resume RUN` finds the same tasks, so
  * a run killed midway goes on where it stopped. Also `addEvalCapability` for `june start` / `june worker`.
  */
@@ -110,7 +112,7 @@ export function registerResume(
     .description('Go on with a run that was stopped (its finished samples are kept)')
     .argument('<run>', 'run directory')
     .option('--json', 'print the summary as JSON')
-    .option('--no-worker', 'do not check samples here: `june worker` processes serving eval do')
+    .option('--no-worker', 'do not produce or check samples here: `june worker` processes serving eval do')
     .action(async (run: string, opts: { json?: boolean; worker?: boolean }) => {
       const { config, logger } = cliContext();
       const { summary, runDir } = await runEvalOnQueue(config, logger, {

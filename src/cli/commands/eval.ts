@@ -120,7 +120,7 @@ export function register(program: Command): void {
       'samples (check --samples), completion (the configured model) or agent (the coding agent)',
       'samples',
     )
-    .option('--no-worker', 'do not check samples here: `june worker` processes serving eval do')
+    .option('--no-worker', 'do not produce or check samples here: `june worker` processes serving eval do')
     .action(async (opts: RunOpts) => {
       const { config, logger } = cliContext();
       const mode = opts.mode ?? 'samples';
