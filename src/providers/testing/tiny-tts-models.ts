@@ -289,3 +289,136 @@ export async function writeTinyKokoroVoice(dir: string, options: TinyKokoroOptio
   await linkEspeakData(dir);
   return { dir, sampleRate };
 }
+
+export interface TinyMatchaVoice extends TinyVoice {
+  /** The vocoder file (Vocos-shaped), outside the voice directory as in the model cache. */
+  vocoder: string;
+}
+
+export interface TinyMatchaOptions {
+  /** Mel frames per token at length scale 1; default 4 (with the vocoder's hop of 256: 1024 samples). */
+  framesPerToken?: number;
+}
+
+const MEL_BINS = 80;
+const VOCOS = { nFft: 1024, hop: 256 } as const;
+
+/**
+ * A Matcha-TTS-shaped voice as in the matcha-icefall-* archives, and a Vocos-shaped vocoder as
+ * vocos-22khz-univ.onnx: the acoustic model `model-steps-3.onnx` takes `x` int64[1,N], `x_length`
+ * int64[1], `noise_scale` float[1], `length_scale` float[1] and gives `mel` float[1,80,T] (T = tokens ×
+ * framesPerToken × length scale), with icefall's metadata; the vocoder takes `mels` float[1,80,T] and
+ * gives `mag`, `x`, `y` float[1,513,T] (magnitude, cosine and sine of the phase), with the STFT settings
+ * sherpa-onnx's inverse STFT reads from its metadata. `tokens.txt` and `espeak-ng-data` as for Piper.
+ */
+export async function writeTinyMatchaVoice(
+  dir: string,
+  vocoderFile: string,
+  options: TinyMatchaOptions = {},
+): Promise<TinyMatchaVoice> {
+  const sampleRate = 22_050;
+  await fsp.mkdir(dir, { recursive: true });
+  // the acoustic model: the shared body's "tone" is one value per mel frame; every bin gets it
+  const { nodes, initializers } = body({
+    tokens: 'x',
+    lengthScale: 'length_scale_s',
+    hop: options.framesPerToken ?? 4,
+    sampleRate,
+    outputShape: 'b1t',
+    output: 'frame_values',
+    layers: 2,
+    width: 64,
+  });
+  initializers.push(
+    int64Tensor('mel_zero', [1], [0]),
+    floatTensor('mel_bins_ones', [1, MEL_BINS, 1], new Array(MEL_BINS).fill(1)),
+  );
+  nodes.unshift({ op: 'Squeeze', inputs: ['length_scale', 'mel_zero'], outputs: ['length_scale_s'] });
+  nodes.push({ op: 'Mul', inputs: ['frame_values', 'mel_bins_ones'], outputs: ['mel'] });
+  const acoustic: OnnxModel = {
+    inputs: [
+      { name: 'x', type: DataType.INT64, shape: [1, 'N'] },
+      { name: 'x_length', type: DataType.INT64, shape: [1] },
+      { name: 'noise_scale', type: DataType.FLOAT, shape: [1] },
+      { name: 'length_scale', type: DataType.FLOAT, shape: [1] },
+    ],
+    outputs: [{ name: 'mel', type: DataType.FLOAT, shape: [1, MEL_BINS, 'T'] }],
+    nodes,
+    initializers,
+    metadata: {
+      model_type: 'matcha-tts',
+      language: 'English',
+      voice: 'en-us',
+      has_espeak: 1,
+      jieba: 0,
+      n_speakers: 1,
+      sample_rate: sampleRate,
+      version: 1,
+      pad_id: 0,
+      use_eos_bos: 1,
+      num_ode_steps: 3,
+      model_author: 'icefall',
+      dataset: 'LJ Speech',
+    },
+  };
+  await fsp.writeFile(path.join(dir, 'model-steps-3.onnx'), encodeOnnxModel(acoustic));
+  await fsp.writeFile(path.join(dir, 'tokens.txt'), tokensTxt(phonemeSymbols()));
+  await linkEspeakData(dir);
+
+  // the vocoder: a random projection of each frame's 80 bins to 513 frequency bins, as phase; magnitude
+  // 1 in every bin, so the inverse STFT gives a noise-like signal (RMS about 0.02) of about T × hop samples
+  const bins = VOCOS.nFft / 2 + 1;
+  const rand = seeded(7);
+  const vocoder: OnnxModel = {
+    inputs: [{ name: 'mels', type: DataType.FLOAT, shape: [1, MEL_BINS, 'T'] }],
+    outputs: [
+      { name: 'mag', type: DataType.FLOAT, shape: [1, bins, 'T'] },
+      { name: 'x', type: DataType.FLOAT, shape: [1, bins, 'T'] },
+      { name: 'y', type: DataType.FLOAT, shape: [1, bins, 'T'] },
+    ],
+    nodes: [
+      {
+        op: 'Transpose',
+        inputs: ['mels'],
+        outputs: ['frames'],
+        attributes: { perm: { kind: 'ints', value: [0, 2, 1] } },
+      },
+      { op: 'MatMul', inputs: ['frames', 'w_phase'], outputs: ['phase_t'] },
+      {
+        op: 'Transpose',
+        inputs: ['phase_t'],
+        outputs: ['phase'],
+        attributes: { perm: { kind: 'ints', value: [0, 2, 1] } },
+      },
+      { op: 'Cos', inputs: ['phase'], outputs: ['x'] },
+      { op: 'Sin', inputs: ['phase'], outputs: ['y'] },
+      { op: 'Abs', inputs: ['phase'], outputs: ['phase_abs'] },
+      { op: 'Mul', inputs: ['phase_abs', 'zero'], outputs: ['phase_zero'] },
+      { op: 'Add', inputs: ['phase_zero', 'magnitude'], outputs: ['mag'] },
+    ],
+    initializers: [
+      floatTensor(
+        'w_phase',
+        [MEL_BINS, bins],
+        Array.from({ length: MEL_BINS * bins }, () => rand() * 2 * Math.PI),
+      ),
+      floatTensor('zero', [], [0]),
+      floatTensor('magnitude', [], [1]),
+    ],
+    metadata: {
+      model_type: 'vocos',
+      sample_rate: sampleRate,
+      version: 1,
+      n_fft: VOCOS.nFft,
+      hop_length: VOCOS.hop,
+      win_length: VOCOS.nFft,
+      window_type: 'hann',
+      center: 1,
+      pad_mode: 'reflect',
+      normalized: 0,
+    },
+  };
+  await fsp.mkdir(path.dirname(vocoderFile), { recursive: true });
+  await fsp.writeFile(vocoderFile, encodeOnnxModel(vocoder));
+  return { dir, sampleRate, vocoder: vocoderFile };
+}

@@ -4,7 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../observability/logger.js';
 import { ModelError, ProviderError } from '../../util/errors.js';
-import { writeTinyKokoroVoice, writeTinyPiperVoice } from '../testing/tiny-tts-models.js';
+import {
+  writeTinyKokoroVoice,
+  writeTinyMatchaVoice,
+  writeTinyPiperVoice,
+} from '../testing/tiny-tts-models.js';
 import { SherpaTextToSpeech } from './sherpa-tts.js';
 import { describeTextToSpeechBehaviour } from './tts.behaviour.js';
 
@@ -35,6 +39,47 @@ describeTextToSpeechBehaviour(
   },
   { checksIntelligibility: false },
 );
+
+// Matcha-TTS with a vocoder: the acoustic model makes a mel spectrogram, the Vocos-shaped vocoder its
+// STFT, which sherpa-onnx turns into audio. The vocoder lies outside the voice directory, as in the cache.
+const matchaDir = path.join(root, 'matcha-icefall-test');
+const matcha = writeTinyMatchaVoice(matchaDir, path.join(root, 'vocoders', 'vocos-test.onnx'));
+
+describeTextToSpeechBehaviour(
+  'sherpa-onnx (Matcha + Vocos vocoder)',
+  async () => {
+    const voice = await matcha;
+    return {
+      tts: new SherpaTextToSpeech({
+        voice: { name: 'tiny-matcha', dir: matchaDir, vocoder: voice.vocoder },
+        logger,
+      }),
+    };
+  },
+  { checksIntelligibility: false },
+);
+
+describe('SherpaTextToSpeech with a Matcha voice', () => {
+  it('is told by its directory, speaks at 22.05 kHz through the vocoder, and needs the vocoder', async () => {
+    const voice = await matcha;
+    const tts = new SherpaTextToSpeech({
+      voice: { name: 'tiny-matcha', dir: matchaDir, vocoder: voice.vocoder },
+      logger,
+    });
+    try {
+      const pcm = await tts.synthesize('Hello there.');
+      expect(pcm.sampleRate).toBe(22_050);
+      expect(pcm.samples.length).toBeGreaterThan(0);
+    } finally {
+      await tts.close();
+    }
+    const without = new SherpaTextToSpeech({ voice: { name: 'tiny-matcha', dir: matchaDir }, logger });
+    await expect(without.synthesize('Hello.')).rejects.toMatchObject({
+      message: expect.stringMatching(/vocoder/),
+    });
+    await without.close();
+  });
+});
 
 describe('SherpaTextToSpeech with a Kokoro voice', () => {
   it('speaks at 24 kHz and picks speakers by id or by the names the voice lists', async () => {
