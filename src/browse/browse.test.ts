@@ -335,8 +335,8 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     const running = run(handler, { treeId: rootId }, controller.signal);
     await waitFor(() => site.requests.slice(before).some((r) => r.path === '/slow'));
     expect(service.pool.openTrees()).toEqual([rootId]);
-    // what the worker runtime does for a cancelled child, and the planner's cancelTree for the root
-    controller.abort();
+    // the root is cancelled (the planner's cancelTree): the running task stops with its tree, even
+    // before the worker runtime aborts the child's own signal
     await queue.cancel(rootId);
     await expect(running).rejects.toBeInstanceOf(CancelledError);
     await waitFor(() => service.pool.openTrees().length === 0 && countChildren('chromium') === 0);

@@ -98,9 +98,12 @@ export function registerBrowseHandler(registry: BrowseRegistry, deps: BrowseDeps
     });
 
   const watches = new Map<string, { close(): void }>();
+  /** The running tasks of each tree: stopped when their tree ends under them. */
+  const running = new Map<string, Set<AbortController>>();
   const endTree = (treeId: string) => {
     watches.get(treeId)?.close();
     watches.delete(treeId);
+    for (const c of running.get(treeId) ?? []) c.abort();
     void pool.closeTree(treeId, 'ended').catch(() => undefined);
   };
   /** Starts watching a tree's root; false when the root has already settled. */
@@ -154,63 +157,80 @@ export function registerBrowseHandler(registry: BrowseRegistry, deps: BrowseDeps
     const p = parsed.data;
     return ctx.once('browse', async () => {
       if (!(await watch(p.treeId))) throw new CancelledError('the task tree has ended');
-      let tp;
+      const stop = new AbortController();
+      const signal = AbortSignal.any([ctx.signal, stop.signal]);
+      const mine = running.get(p.treeId) ?? new Set<AbortController>();
+      running.set(p.treeId, mine.add(stop));
       try {
-        tp = await pool.openPage(p.treeId);
-      } catch (err) {
-        if (err instanceof TreeClosedError) throw new CancelledError(err.message);
-        throw new JuneError(`Chromium could not start: ${(err as Error).message}`, {
-          code: 'browse_unavailable',
-          userMessage: 'The web browser could not be started on this worker.',
-          cause: err,
-        });
-      }
-      const onAbort = () => void tp.release();
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      const state: ToolState = {
-        tp,
-        policy,
-        maxPages: config.browseMaxPages,
-        pageTimeoutMs: config.browsePageTimeoutMs,
-        pages: 0,
-        ...(config.searxngUrl ? { searxngUrl: config.searxngUrl } : {}),
-        dir: path.join(config.dataDir, 'browse', safeName(p.treeId)),
-        filePrefix: safeName(p.subtaskId),
-        files: [],
-        notes: [],
-        links: [],
-        signal: ctx.signal,
-      };
-      try {
-        const llm = await model();
-        const result = await runBrowseLoop({
-          task: taskText(p, Boolean(config.searxngUrl)),
-          model: llm,
-          state,
-          maxSteps: config.browseMaxSteps,
-          ...(p.deadlineAt !== undefined ? { deadlineAt: p.deadlineAt } : {}),
-          ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
-          signal: ctx.signal,
-          logger: ctx.logger ?? logger,
-          onStep: (step, activity) =>
-            void ctx.reportProgress('step', { step, activity }).catch(() => undefined),
-        });
-        if (result.limitHit) state.notes.push(`Browsing stopped early: ${result.limitHit}.`);
-        return {
-          text: result.answer,
-          ...(state.files.length ? { files: state.files } : {}),
-          ...(state.notes.length ? { notes: state.notes } : {}),
-          tokens: result.tokens,
-        };
-      } catch (err) {
-        if (ctx.signal.aborted) throw new CancelledError('the browse task was cancelled');
-        throw err;
+        return await browse(ctx, p, signal);
       } finally {
-        ctx.signal.removeEventListener('abort', onAbort);
-        await tp.release();
-        if (!deps.queue) await pool.closeTree(p.treeId, 'idle').catch(() => undefined);
+        mine.delete(stop);
+        if (mine.size === 0) running.delete(p.treeId);
       }
     });
+  };
+
+  const browse = async (
+    ctx: BrowseHandlerContext,
+    p: ReturnType<typeof browsePayloadSchema.parse>,
+    signal: AbortSignal,
+  ): Promise<BrowseResult> => {
+    let tp;
+    try {
+      tp = await pool.openPage(p.treeId);
+    } catch (err) {
+      if (err instanceof TreeClosedError) throw new CancelledError(err.message);
+      throw new JuneError(`Chromium could not start: ${(err as Error).message}`, {
+        code: 'browse_unavailable',
+        userMessage: 'The web browser could not be started on this worker.',
+        cause: err,
+      });
+    }
+    const onAbort = () => void tp.release();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const state: ToolState = {
+      tp,
+      policy,
+      maxPages: config.browseMaxPages,
+      pageTimeoutMs: config.browsePageTimeoutMs,
+      pages: 0,
+      ...(config.searxngUrl ? { searxngUrl: config.searxngUrl } : {}),
+      dir: path.join(config.dataDir, 'browse', safeName(p.treeId)),
+      filePrefix: safeName(p.subtaskId),
+      files: [],
+      notes: [],
+      links: [],
+      signal,
+    };
+    try {
+      const llm = await model();
+      const result = await runBrowseLoop({
+        task: taskText(p, Boolean(config.searxngUrl)),
+        model: llm,
+        state,
+        maxSteps: config.browseMaxSteps,
+        ...(p.deadlineAt !== undefined ? { deadlineAt: p.deadlineAt } : {}),
+        ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
+        signal,
+        logger: ctx.logger ?? logger,
+        onStep: (step, activity) =>
+          void ctx.reportProgress('step', { step, activity }).catch(() => undefined),
+      });
+      if (result.limitHit) state.notes.push(`Browsing stopped early: ${result.limitHit}.`);
+      return {
+        text: result.answer,
+        ...(state.files.length ? { files: state.files } : {}),
+        ...(state.notes.length ? { notes: state.notes } : {}),
+        tokens: result.tokens,
+      };
+    } catch (err) {
+      if (signal.aborted) throw new CancelledError('the browse task was cancelled');
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await tp.release();
+      if (!deps.queue) await pool.closeTree(p.treeId, 'idle').catch(() => undefined);
+    }
   };
 
   registry.register(BROWSE_KIND, BROWSE_CAPABILITY, handler);

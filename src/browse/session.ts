@@ -187,9 +187,21 @@ export class BrowserPool {
   private async newContext(): Promise<BrowserContext> {
     if (!this.browser?.isConnected()) {
       const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: this.options.chromiumPath,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      const launch = (sandbox: boolean) =>
+        chromium.launch({
+          executablePath: this.options.chromiumPath,
+          // Chromium's own sandbox, except as root, where Chromium refuses to start with it
+          chromiumSandbox: sandbox,
+          args: ['--headless', '--disable-gpu', '--disable-background-networking'],
+        });
+      const sandbox = process.getuid?.() !== 0;
+      const browser = await launch(sandbox).catch((err: unknown) => {
+        if (!sandbox) throw err;
+        this.options.logger?.warn(
+          { err: (err as Error).message.split('\n')[0] },
+          "Chromium's sandbox could not start (no user namespaces?): browsing without it",
+        );
+        return launch(false);
       });
       browser.on('disconnected', () => {
         if (this.browser !== browser) return;
