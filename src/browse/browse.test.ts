@@ -19,6 +19,8 @@ import {
 import { configSchema, type JuneConfigInput } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import { OpenAiLanguageModel } from '../providers/llm/openai.js';
+import { HandlerRegistry } from '../tasks/handlers.js';
+import { startWorkers } from '../tasks/runtime.js';
 import { openSqliteQueue, type SqliteTaskQueue } from '../tasks/sqlite/sqlite-queue.js';
 import { CancelledError } from '../util/errors.js';
 import type { BrowsePayload, BrowseResult } from './contract.js';
@@ -340,6 +342,66 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     await queue.cancel(rootId);
     await expect(running).rejects.toBeInstanceOf(CancelledError);
     await waitFor(() => service.pool.openTrees().length === 0 && countChildren('chromium') === 0);
+  });
+  it('runs as a browse.task on a real worker, with its steps on the task record', async () => {
+    const registry = new HandlerRegistry();
+    const config = configSchema.parse({ dataDir, browseAllowPrivate: true });
+    const model = new OpenAiLanguageModel({ baseUrl: llm.url, model: 'june-test-model', retries: 0 });
+    const service = registerBrowseHandler(registry, {
+      config,
+      logger,
+      model: async () => model,
+      queue,
+      watchPollMs: 500,
+    });
+    const pool = await startWorkers({
+      queue,
+      registry,
+      capabilities: [BROWSE_CAPABILITY],
+      concurrency: 1,
+      metrics: false,
+      logger,
+    });
+    try {
+      const rootId = await queue.enqueue({ kind: 'plan.run', capability: 'plan', payload: {} });
+      llm.enqueue(open(`${site.origin}/otters`), finish('Eight minutes.'));
+      const payload: BrowsePayload = {
+        treeId: rootId,
+        subtaskId: 'web',
+        instructions: 'How long can a river otter hold its breath?',
+        inputs: { url: `${site.origin}/otters` },
+        needs: [],
+      };
+      const id = await queue.enqueue({
+        kind: BROWSE_KIND,
+        capability: BROWSE_CAPABILITY,
+        payload,
+        idempotencyKey: `${rootId}:web`,
+      });
+      let detail = await queue.get(id);
+      const until = Date.now() + 60_000;
+      while (detail?.task.state !== 'completed' && Date.now() < until) {
+        expect(detail?.task.state).not.toBe('dead');
+        await new Promise((r) => setTimeout(r, 100));
+        detail = await queue.get(id);
+      }
+      expect(detail?.task.result).toEqual({ text: 'Eight minutes.', tokens: expect.any(Object) });
+      const steps = detail?.timeline
+        .filter((e) => e.type === 'progress' && e.stage === 'step')
+        .map((e) => e.data);
+      expect(steps).toEqual([
+        { step: 1, activity: `opening ${site.origin}/otters` },
+        { step: 2, activity: 'finishing' },
+      ]);
+      expect(String(llm.chatRequests()[0]?.body?.messages?.[1]?.content)).toContain(
+        `- url: ${site.origin}/otters`,
+      );
+      expect(service.pool.openTrees()).toEqual([rootId]);
+      await queue.cancel(rootId);
+      await waitFor(() => service.pool.openTrees().length === 0 && countChildren('chromium') === 0);
+    } finally {
+      await pool.stop();
+    }
   });
 });
 
