@@ -91,9 +91,8 @@ describe('the header on a phone', () => {
 
       // the settings button is the one that gets the tap at its centre, and opens the settings
       const s = b['#open-settings']!;
-      const hit = await page.evaluate(
-        ([x, y]) => document.elementFromPoint(x!, y!)?.closest('button')?.id,
-        [s.x + s.width / 2, s.y + s.height / 2],
+      const hit = await page.evaluate<string | undefined>(
+        `document.elementFromPoint(${s.x + s.width / 2}, ${s.y + s.height / 2})?.closest('button')?.id`,
       );
       expect(hit).toBe('open-settings');
       await page.locator('#open-settings').click();
