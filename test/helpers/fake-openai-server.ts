@@ -115,6 +115,11 @@ export interface FakeOpenAiServer {
   chatRequests(): RecordedRequest[];
   /** Queues responses; each goes to the path it names (default chat completions). */
   enqueue(...responses: ScriptedResponse[]): void;
+  /**
+   * Queues responses taken only by requests whose parsed JSON body matches, before the plain queue (for
+   * concurrent callers, e.g. a planner's request beside a chat turn's); each is used once.
+   */
+  enqueueWhen(match: (body: RecordedBody) => boolean, ...responses: ScriptedResponse[]): void;
   /** Queued responses not yet used (for `path`, or all). */
   pending(path?: string): number;
   /** Forgets queued responses and recorded requests (between tests sharing one server). */
@@ -152,6 +157,7 @@ export async function startFakeOpenAiServer(
 ): Promise<FakeOpenAiServer> {
   const queues = new Map<string, ScriptedResponse[]>();
   const routes = new Map<string, RouteHandler>(Object.entries(options.routes ?? {}));
+  const matched: { match: (body: RecordedBody) => boolean; response: ScriptedResponse }[] = [];
   const models = options.models ?? ['june-test-model'];
   let completionCounter = 0;
 
@@ -173,6 +179,10 @@ export async function startFakeOpenAiServer(
       if (!res.writableFinished) record.clientClosed = true;
     });
 
+    const when = matched.findIndex(
+      (m) => (m.response.path ?? CHAT_PATH) === path && record.body !== undefined && m.match(record.body),
+    );
+    if (when >= 0) return playScripted(matched.splice(when, 1)[0]!.response, req, res);
     const scripted = queues.get(path)?.shift();
     if (scripted) return playScripted(scripted, req, res);
     const custom = routes.get(path);
@@ -218,12 +228,16 @@ export async function startFakeOpenAiServer(
         queues.set(path, queue);
       }
     },
+    enqueueWhen: (match, ...responses) => {
+      for (const response of responses) matched.push({ match, response });
+    },
     pending: (path) =>
       path === undefined
         ? [...queues.values()].reduce((n, q) => n + q.length, 0)
         : (queues.get(path)?.length ?? 0),
     reset: () => {
       queues.clear();
+      matched.length = 0;
       fake.requests.length = 0;
     },
     echo: { ...options.echo },

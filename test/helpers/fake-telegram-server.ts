@@ -78,6 +78,8 @@ export interface FakeTelegramServer {
    * callback_query update (the message as the bot sent it, with its keyboard). Answers the query id.
    */
   pressButton(from: TgUser, messageId: number, data: string): string;
+  /** The bot's text messages as they stand now (edits applied), with their keyboards, oldest first. */
+  botTexts(chatId?: number): { messageId: number; chatId: string; text: string; replyMarkup?: unknown }[];
   /** Whether answerCallbackQuery was called for this query id. */
   buttonAnswered(queryId: string): boolean;
   /** Stores the OGG/Opus bytes as a file and pushes a voice message with them. */
@@ -377,6 +379,11 @@ export async function startFakeTelegramServer(
       });
       return id;
     },
+    botTexts: (chatId) =>
+      [...state.texts.entries()]
+        .filter(([, t]) => chatId === undefined || t.chatId === String(chatId))
+        .sort(([a], [b]) => a - b)
+        .map(([messageId, t]) => ({ messageId, ...t })),
     buttonAnswered: (queryId) => state.callbackQueries.get(queryId) === 'answered',
     sendVoiceNote(from, chat, ogg, extra = {}) {
       const stored = state.addFile(ogg);

@@ -17,6 +17,13 @@ import { VoicePipeline } from '../../src/pipeline/voice-pipeline.js';
 import { OpenAiLanguageModel } from '../../src/providers/llm/openai.js';
 import { THINKING_MEMORY_FILE, ThinkingMemory } from '../../src/providers/llm/openai-thinking-memory.js';
 import type { PcmAudio, SpeechToText, TextToSpeech } from '../../src/providers/types.js';
+import {
+  cancelTree,
+  createPlanRunHandler,
+  PLAN_RUN_CAPABILITY,
+  PLAN_RUN_KIND,
+  registerPlanSubtaskHandlers,
+} from '../../src/planner/index.js';
 import { HandlerRegistry } from '../../src/tasks/handlers.js';
 import { openTaskQueue } from '../../src/tasks/open-queue.js';
 import { startWorkers, type WorkerPool } from '../../src/tasks/runtime.js';
@@ -51,6 +58,8 @@ export interface StartJuneOptions {
   logger?: Logger;
   /** Also serve the `code` capability (the coding agent in the configured sandbox, replying to chats). */
   code?: boolean;
+  /** Also serve `plan` (tree roots, delivering to chats) and run the plan's chat subtasks. */
+  plan?: boolean;
 }
 
 export async function startJune(options: StartJuneOptions): Promise<JuneUnderTest> {
@@ -91,7 +100,13 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
     registry,
     // the engines belong to the test file, which closes them once at the end
     pipeline: fixedPipeline(pipeline),
+    cancelPlanTree: cancelTree,
   });
+  if (options.plan) {
+    const deps = { queue, config, logger, metrics: false as const, pollMs: 200 };
+    registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, runtime.wrapPlanRun(createPlanRunHandler(deps)));
+    await registerPlanSubtaskHandlers(registry, deps);
+  }
   if (options.code) {
     const handler = await createCodeHandler({ config, logger, ...runtime.codeHooks });
     if (!handler) throw new Error('no working sandbox here: cannot serve the code capability');
@@ -103,7 +118,12 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
     registry,
     logger,
     metrics: false,
-    capabilities: options.code ? ['voice', 'chat', CODE_CAPABILITY] : ['voice', 'chat'],
+    capabilities: [
+      'voice',
+      'chat',
+      ...(options.code ? [CODE_CAPABILITY] : []),
+      ...(options.plan ? [PLAN_RUN_CAPABILITY] : []),
+    ],
     concurrency: options.concurrency ?? 2,
     idlePollMs: 200,
     drainTimeoutMs: 5000,
