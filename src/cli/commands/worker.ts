@@ -13,6 +13,8 @@ import { UploadStore } from '../../web/uploads.js';
 import { createWebAdapter } from '../../web/web-adapter.js';
 import { addBrowseCapability } from './browse.js';
 import { addCodeCapability } from './code.js';
+import { addPlanCapability } from './plan.js';
+import { cancelTree } from '../../planner/index.js';
 import { addEvalCapability } from './eval-queue.js';
 import { cliContext } from '../context.js';
 import { CliUsageError } from '../usage-error.js';
@@ -74,10 +76,12 @@ export function register(program: Command): void {
         queue,
         logger,
         receive: false,
+        cancelPlanTree: cancelTree,
         adapters: [...(await configuredAdapters(config, logger)), web],
       });
       shutdown.add('channels', () => runtime.stop());
       await addCodeCapability(runtime.handlers, config, logger, runtime.codeHooks);
+      await addPlanCapability(runtime.handlers, { config, logger, queue, runtime });
       const closeEval = await addEvalCapability(runtime.handlers, config, logger);
       if (closeEval) shutdown.add('eval sandbox', closeEval);
       const closeBrowse = await addBrowseCapability(runtime.handlers, config, logger, queue);
