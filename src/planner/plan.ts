@@ -90,12 +90,16 @@ export function checkPlan(raw: unknown, limits: PlanLimits): PlanCheck {
     }
   }
   if (plan.subtasks.length > limits.maxSubtasks) {
-    errors.push(`The plan has ${plan.subtasks.length} subtasks; at most ${limits.maxSubtasks} are allowed.`);
+    const message = `The plan has ${plan.subtasks.length} subtasks; at most ${limits.maxSubtasks} are allowed.`;
+    errors.push(message);
+    limit = { kind: 'subtasks', message };
   }
   if (errors.length === 0) {
     const cycle = findCycle(plan.subtasks);
     if (cycle)
-      errors.push(`The plan has a cycle: ${cycle.join(' → ')}; subtasks cannot need each other in a loop.`);
+      errors.push(
+        `The plan has a cycle: ${cycle.join(' needs ')}; subtasks cannot need each other in a loop.`,
+      );
     else {
       const depth = planDepth(plan.subtasks);
       if (depth > limits.maxDepth) {
@@ -145,7 +149,7 @@ export function findCycle(subtasks: readonly Node[]): string[] | undefined {
   };
   for (const s of subtasks) {
     const c = visit(s.id);
-    if (c) return c.reverse();
+    if (c) return c;
   }
   return undefined;
 }
