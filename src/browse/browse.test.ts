@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countChildren } from '../../test/helpers/child-processes.js';
-import { nativeCalls } from '../../test/helpers/fake-agent-scripts.js';
+import { hermesCall, nativeCalls, textOnly } from '../../test/helpers/fake-agent-scripts.js';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
 import {
   BEAVER_FACT,
@@ -153,7 +153,8 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     const { handler } = setup();
     llm.enqueue(
       open(`${site.origin}/otters`),
-      nativeCalls([{ name: 'list_links', args: { contains: 'beaver' } }]),
+      // a model without a tool parser writes Hermes tags in its content
+      hermesCall('list_links', { contains: 'beaver' }),
       nativeCalls([{ name: 'follow_link', args: { number: 4 } }]),
       finish('Beavers build lodges.'),
     );
@@ -289,6 +290,25 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     expect(observations()[2]).toMatch(/may open at most 2 pages \(JUNE_BROWSE_MAX_PAGES\)/);
     expect(site.requests.slice(before).filter((r) => r.path === '/form')).toHaveLength(0);
     expect(result.notes).toEqual([expect.stringMatching(/at most 2 pages/)]);
+  });
+
+  it('stops at the step limit and answers with what it found, without tools', async () => {
+    const { handler } = setup({ browseMaxSteps: 1 });
+    llm.enqueue(open(`${site.origin}/otters`), textOnly('Otters hold their breath for eight minutes.'));
+    const { result } = await run(handler);
+    expect(result.text).toBe('Otters hold their breath for eight minutes.');
+    expect(result.notes).toEqual([expect.stringMatching(/step limit \(1, JUNE_BROWSE_MAX_STEPS\)/)]);
+    const last = llm.chatRequests().at(-1)?.body;
+    expect(last?.tools).toBeUndefined();
+    expect(String(last?.messages?.at(-1)?.content)).toMatch(/^Stop browsing: the step limit/);
+  });
+
+  it('refuses a payload that is not a subtask, for good', async () => {
+    const { handler } = setup();
+    await expect(run(handler, { instructions: '' })).rejects.toMatchObject({
+      code: 'task_invalid',
+      retryable: false,
+    });
   });
 
   it('saves a screenshot in the tree directory and returns it as a file', async () => {
