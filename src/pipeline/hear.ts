@@ -42,12 +42,19 @@ const energyGate = new EnergySpeechGate();
 
 export type HearTimings = Pick<TurnTimings, 'decodeMs' | 'inputAudioSec' | 'vadMs' | 'sttMs'>;
 
+/** What the speech gate decided: which detector, and how much audio went to STT after trimming. */
+export interface HeardGate {
+  by: 'silero' | 'energy';
+  /** Seconds of audio given to STT (after trimming); absent when STT was skipped. */
+  sttAudioSec?: number;
+}
+
 export async function hear(
   { stt, config, logger, metrics, speechGate = energyGate }: HearDeps,
   turn: TurnFrame,
   audio: Buffer,
   languageHint: string,
-): Promise<{ heard: Heard; timings: HearTimings }> {
+): Promise<{ heard: Heard; timings: HearTimings; gate: HeardGate }> {
   const timings: HearTimings = {};
   const decoded = await runStage(
     turn,
@@ -82,9 +89,10 @@ export async function hear(
       { speechMs: vad.value.speechMs, rmsDb: vad.value.rmsDb, vad: vad.value.by },
       'no speech detected; STT skipped',
     );
-    return { heard: { kind: 'no_speech' }, timings };
+    return { heard: { kind: 'no_speech' }, timings, gate: { by: vad.value.by } };
   }
   const speech = vad.value.segments ? trimToSpeech(pcm, vad.value.segments, TRIM_MARGIN_MS) : pcm;
+  const gate: HeardGate = { by: vad.value.by, sttAudioSec: speech.samples.length / speech.sampleRate };
 
   const result = await runStage(
     turn,
@@ -106,5 +114,5 @@ export async function hear(
   turn.emit({ type: 'transcript', transcript });
   const text = transcript.text.trim();
   const heard: Heard = text ? { kind: 'speech', transcript, text } : { kind: 'empty_transcript', transcript };
-  return { heard, timings };
+  return { heard, timings, gate };
 }
