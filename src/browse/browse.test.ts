@@ -348,6 +348,22 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     expect(countChildren('chromium')).toBe(0);
   });
 
+  it("shares cookies between a tree's subtasks and with no other tree", async () => {
+    const { handler } = setup({}, true);
+    const treeA = await queue.enqueue({ kind: 'plan.run', capability: 'plan', payload: {} });
+    const treeB = await queue.enqueue({ kind: 'plan.run', capability: 'plan', payload: {} });
+    llm.enqueue(open(`${site.origin}/set-cookie?v=a`), finish('set'));
+    await run(handler, { treeId: treeA, subtaskId: 'login' });
+    llm.enqueue(open(`${site.origin}/whoami`), finish('a'));
+    await run(handler, { treeId: treeA, subtaskId: 'read' });
+    expect(observations()[0]).toContain('Cookies: [visitor=a; seen=yes]');
+    llm.enqueue(open(`${site.origin}/whoami`), finish('b'));
+    await run(handler, { treeId: treeB, subtaskId: 'read' });
+    expect(observations()[0]).toContain('Cookies: [none]');
+    await queue.cancel(treeA);
+    await queue.cancel(treeB);
+  });
+
   it('stops a running task and closes its context when the tree is cancelled', async () => {
     const { handler, service } = setup({}, true);
     const rootId = await queue.enqueue({ kind: 'plan.run', capability: 'plan', payload: {} });

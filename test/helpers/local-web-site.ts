@@ -2,7 +2,7 @@
  * A small real web site on 127.0.0.1 for the browse tests: two articles wrapped in boilerplate (navigation,
  * cookie banner, footer), a form that posts and redirects to a thank-you page, a page that never finishes,
  * a huge page, a page that tries to leave for file:///etc/passwd, a page whose image lives on another host
- * name, and a SearXNG stand-in answering GET /searx/search?q=…&format=json in SearXNG's JSON format.
+ * name, a page that sets cookies and one that shows the cookies it got, and a SearXNG stand-in answering GET /searx/search?q=…&format=json in SearXNG's JSON format.
  * Every request is recorded so tests can check what the browser asked for (and what it did not).
  */
 import http from 'node:http';
@@ -132,6 +132,17 @@ export async function startLocalWebSite(): Promise<LocalWebSite> {
             ),
           );
         }
+        case '/set-cookie':
+          res.writeHead(200, {
+            'content-type': 'text/html',
+            'set-cookie': [
+              `visitor=${url.searchParams.get('v') ?? 'x'}; Path=/; HttpOnly`,
+              'seen=yes; Path=/',
+            ],
+          });
+          return res.end(page('Welcome', '<p>Cookie set.</p>'));
+        case '/whoami':
+          return html(200, page('Who', `<p>Cookies: [${req.headers.cookie ?? 'none'}]</p>`));
         case '/pixel.png':
           res.writeHead(200, { 'content-type': 'image/png' });
           return res.end(Buffer.alloc(0));
