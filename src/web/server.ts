@@ -31,6 +31,8 @@ import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskRoutes } from './routes/tasks.js';
+import { taskTreeRoutes } from './routes/task-tree.js';
+import { planTree } from '../planner/index.js';
 import { OpenApiDocument } from './schemas.js';
 import { SseHub } from './sse.js';
 import { registerStatic } from './static.js';
@@ -145,6 +147,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     ...healthRoutes(deps),
     ...messageRoutes(deps),
     ...taskRoutes(deps),
+    ...taskTreeRoutes(deps, planTree),
     ...taskEventRoutes(deps),
     ...audioRoutes(deps),
     ...conversationRoutes(deps),

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { CODE_TASK_KIND, type CodeTaskPayload } from '../agent/code-contract.js';
 import type { ChannelTurnPayload } from '../channels/turn-task.js';
+import { PLAN_RUN_KIND } from '../planner/contract.js';
 import type { Task, TaskDetail, TaskError as QueueTaskError, TaskEvent } from '../tasks/types.js';
 import { redact } from '../util/redact.js';
 import type { Caller, Scope } from './auth.js';
@@ -37,8 +38,13 @@ export function canSee(caller: Caller, task: Task): boolean {
   const m = channelPayload(task)?.message;
   if (m) return m.channel === WEB_CHANNEL && m.userId === caller.userId;
   // a coding run started from the web (POST /v1/code, or /code typed on the page) names its web user
+  // so does a plan (/plan typed on the page, or the chat model's plan_task in a web turn)
   const reply = (task.payload as Partial<CodeTaskPayload> | null | undefined)?.reply;
-  return task.kind === CODE_TASK_KIND && reply?.channel === WEB_CHANNEL && reply.userId === caller.userId;
+  return (
+    (task.kind === CODE_TASK_KIND || task.kind === PLAN_RUN_KIND) &&
+    reply?.channel === WEB_CHANNEL &&
+    reply.userId === caller.userId
+  );
 }
 
 /** What a user reads when the error carries no sentence of its own. */

@@ -88,6 +88,7 @@ describe('/openapi.json', () => {
         'GET /v1/tasks',
         'GET /v1/tasks/{id}',
         'GET /v1/tasks/{id}/events',
+        'GET /v1/tasks/{id}/tree',
         'GET /v1/tasks/events',
         'GET /v1/audio/{id}',
         'GET /v1/audio/{id}/sentences/{index}',
@@ -166,6 +167,9 @@ describe('/openapi.json', () => {
     expect(detail.status).toBe(200);
     expect((await check('get', '/v1/tasks/{id}', { url: '/v1/tasks/chat-missing' })).status).toBe(404);
     await check('get', '/v1/tasks/{id}/events', { url: `/v1/tasks/${voiceTaskId}/events` });
+    // a voice turn is no plan: its tree is not found (plans' trees: web-plan.test.ts)
+    const tree = await check('get', '/v1/tasks/{id}/tree', { url: `/v1/tasks/${voiceTaskId}/tree` });
+    expect(tree.status).toBe(404);
     expect((await check('get', '/v1/audio/{id}', { url: `/v1/audio/${voiceTaskId}` })).status).toBe(200);
     expect((await check('get', '/v1/audio/{id}', { url: '/v1/audio/voice-missing' })).status).toBe(404);
     await check('get', '/v1/conversations');

@@ -1,15 +1,17 @@
 /**
- * `june tasks`: see and steer the task queue. ls / show / watch / stats / add / cancel, and the dead
- * letters: `june tasks dlq ls|redrive|purge`.
+ * `june tasks`: see and steer the task queue. ls / show / watch / stats / add / cancel, a plan's task
+ * tree (`june tasks tree ID`), and the dead letters: `june tasks dlq ls|redrive|purge`.
  */
 import type { Command } from 'commander';
 import { CHANNEL_TEXT_KIND } from '../../channels/turn-task.js';
 import { formatEvent, formatStats, formatTaskDetail, formatTaskList } from '../../tasks/format.js';
+import { planTree, PLAN_RUN_KIND } from '../../planner/index.js';
 import { openTaskQueue } from '../../tasks/open-queue.js';
 import { TASK_STATES, type TaskQueue, type TaskState } from '../../tasks/types.js';
 import { JuneError } from '../../util/errors.js';
 import { cliContext } from '../context.js';
 import { CliUsageError } from '../usage-error.js';
+import { formatPlanTree } from './tasks-tree.js';
 
 /** Where a command writes and how it reaches the queue (tests pass their own queue). */
 export interface TaskCommandIo {
@@ -97,6 +99,26 @@ export function register(program: Command, io: TaskCommandIo = defaultTaskIo): v
         const detail = await q.get(id);
         if (!detail) throw new JuneError(`no task ${id}`, { code: 'task_not_found', retryable: false });
         io.out(opts.json ? json(detail) : formatTaskDetail(detail));
+      }),
+    );
+
+  tasks
+    .command('tree <id>')
+    .description("A plan's task tree: its subtasks (state, capability, needs) and their workers' steps")
+    .option('--steps <n>', 'latest steps shown per subtask', positiveInt, 5)
+    .option('--json', 'print as JSON')
+    .action((id: string, opts: { steps: number; json?: boolean }) =>
+      withQueue(io, async (q) => {
+        const detail = await q.get(id);
+        if (!detail) throw new JuneError(`no task ${id}`, { code: 'task_not_found', retryable: false });
+        if (detail.task.kind !== PLAN_RUN_KIND)
+          throw new JuneError(`task ${id} is a ${detail.task.kind} task, not a plan`, {
+            code: 'not_a_plan',
+            retryable: false,
+          });
+        const tree = await planTree(q, id);
+        if (!tree) throw new JuneError(`no task ${id}`, { code: 'task_not_found', retryable: false });
+        io.out(opts.json ? json(tree) : formatPlanTree(tree, { steps: opts.steps }));
       }),
     );
 
