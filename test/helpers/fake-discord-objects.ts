@@ -184,6 +184,8 @@ export interface MessageSpec {
   /** The message this one replies to (its JSON, as Discord embeds it). */
   referenced?: Json;
   interaction?: { id: string; name: string; user: FakeUser };
+  /** Message components (action rows of buttons) as the bot sent them. */
+  components?: Json[];
 }
 
 export function messageJson(m: MessageSpec): Json {
@@ -210,7 +212,7 @@ export function messageJson(m: MessageSpec): Json {
     embeds: [],
     pinned: false,
     flags: m.flags ?? 0,
-    components: [],
+    components: m.components ?? [],
     ...(ref
       ? {
           message_reference: {
@@ -246,6 +248,50 @@ export interface InteractionSpec {
   user: FakeUser;
   channel: Json;
   guildId?: string;
+}
+
+export interface ComponentInteractionSpec {
+  id: string;
+  token: string;
+  applicationId: string;
+  customId: string;
+  user: FakeUser;
+  channel: Json;
+  /** The message the pressed button is on, as Discord stores it. */
+  message: Json;
+  guildId?: string;
+}
+
+/** A MESSAGE_COMPONENT interaction: a user pressed a button (component_type 2) under the bot's message. */
+export function componentInteractionJson(i: ComponentInteractionSpec): Json {
+  const who = i.guildId
+    ? {
+        guild_id: i.guildId,
+        member: {
+          ...memberJson(i.user, new Date().toISOString()),
+          permissions: String((1 << 10) | (1 << 11)),
+        },
+      }
+    : { user: userJson(i.user) };
+  return {
+    id: i.id,
+    application_id: i.applicationId,
+    type: 3,
+    data: { custom_id: i.customId, component_type: 2 },
+    message: i.message,
+    channel_id: i.channel.id,
+    channel: i.channel,
+    ...who,
+    token: i.token,
+    version: 1,
+    app_permissions: String((1 << 10) | (1 << 11) | (1 << 15)),
+    locale: 'en-US',
+    ...(i.guildId ? { guild_locale: 'en-US' } : {}),
+    entitlements: [],
+    authorizing_integration_owners: { 0: i.guildId ?? '0' },
+    context: i.guildId ? 0 : 1,
+    attachment_size_limit: 10 * 1024 * 1024,
+  };
 }
 
 /** An APPLICATION_COMMAND interaction for a chat-input (slash) command with string options. */

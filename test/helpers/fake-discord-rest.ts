@@ -291,8 +291,10 @@ function storeBotMessage(
       ...(typeof meta.waveform === 'string' ? { waveform: meta.waveform } : {}),
     };
   });
+  const components = checkComponents(payload.components);
   const referenced = ref?.message_id ? state.message(channelId, ref.message_id) : undefined;
   const message = state.addMessage({
+    ...(components.length ? { components } : {}),
     id,
     channelId,
     ...state.guildOf(channelId),
@@ -317,6 +319,30 @@ function storeBotMessage(
     ...(interactionId ? { interactionId } : {}),
   });
   return message;
+}
+
+/**
+ * Message components as Discord checks them: up to 5 action rows (type 1) of up to 5 buttons (type 2);
+ * a non-link button needs a custom_id of 1-100 characters and a label of at most 80.
+ */
+function checkComponents(components: unknown): Json[] {
+  if (components === undefined) return [];
+  if (!Array.isArray(components) || components.length > 5)
+    throw formError('components', 'BASE_TYPE_BAD_LENGTH', 'Must be between 0 and 5 in length.');
+  for (const row of components as Json[]) {
+    const buttons = row.components;
+    if (row.type !== 1 || !Array.isArray(buttons) || buttons.length < 1 || buttons.length > 5)
+      throw formError('components', 'COMPONENT_LAYOUT_WIDTH_EXCEEDED', 'Invalid action row.');
+    for (const b of buttons as Json[]) {
+      const id = b.custom_id;
+      const label = b.label;
+      if (b.type !== 2 || typeof id !== 'string' || id.length < 1 || id.length > 100)
+        throw formError('components', 'BASE_TYPE_REQUIRED', 'custom_id: This field is required');
+      if (typeof label === 'string' && label.length > 80)
+        throw formError('components', 'BASE_TYPE_MAX_LENGTH', 'label: Must be 80 or fewer in length.');
+    }
+  }
+  return components as Json[];
 }
 
 async function interactionCallback(

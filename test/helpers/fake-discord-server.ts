@@ -11,6 +11,7 @@ import { FakeDiscordGateway, type GatewaySession } from './fake-discord-gateway.
 import {
   guildCreateJson,
   IntentBits,
+  componentInteractionJson,
   interactionJson,
   MessageFlagBits,
   snowflake,
@@ -86,6 +87,11 @@ export interface FakeDiscordServer {
     options?: Record<string, string>,
     opts?: { channelId?: string },
   ): FakeInteraction;
+  /**
+   * `user` presses the button with this custom_id under the bot's message: a MESSAGE_COMPONENT
+   * interaction, answered through the same callback endpoint as slash commands.
+   */
+  pressButton(user: FakeUser, channelId: string, messageId: string, customId: string): FakeInteraction;
   /** What the bot posted, oldest first; optionally only in one channel. */
   sent(channelId?: string): SentMessage[];
   /** Edits of the bot's messages, oldest first; optionally only in one channel. */
@@ -261,6 +267,31 @@ export async function startFakeDiscordServer(options: FakeDiscordOptions = {}): 
           options,
           user,
           channel,
+          ...(guildId ? { guildId } : {}),
+        }),
+      );
+      return interaction;
+    },
+    pressButton(user, channelId, messageId, customId) {
+      const message = state.message(channelId, messageId);
+      if (!message) throw new Error(`no message ${messageId} in channel ${channelId}`);
+      const rows = (message.components as { components?: { custom_id?: string }[] }[] | undefined) ?? [];
+      if (!rows.some((r) => r.components?.some((b) => b.custom_id === customId)))
+        throw new Error(`message ${messageId} has no button ${customId}`);
+      const channel = state.channelJson(channelId);
+      if (!channel) throw new Error(`unknown channel ${channelId}`);
+      const interaction = state.addInteraction(channelId);
+      const { guildId } = state.guildOf(channelId);
+      state.dispatch(
+        'INTERACTION_CREATE',
+        componentInteractionJson({
+          id: interaction.id,
+          token: interaction.token,
+          applicationId: state.applicationId,
+          customId,
+          user,
+          channel,
+          message,
           ...(guildId ? { guildId } : {}),
         }),
       );

@@ -10,7 +10,13 @@
  * and can be redriven; only when parking fails too (or for a slash command, whose answer cannot wait) is
  * the user asked to send it again rather than left without an answer.
  */
-import type { Client, ChatInputCommandInteraction, Interaction, Message } from 'discord.js';
+import type {
+  ButtonInteraction,
+  Client,
+  ChatInputCommandInteraction,
+  Interaction,
+  Message,
+} from 'discord.js';
 import type { JuneConfig } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
 import { withSpan } from '../../observability/tracing.js';
@@ -20,6 +26,7 @@ import type {
   Activity,
   ChannelAdapter,
   ChannelLimits,
+  Choice,
   InboundAttachment,
   InboundMessage,
   OutboundDocument,
@@ -27,7 +34,7 @@ import type {
   VoiceNote,
 } from '../types.js';
 import { DiscordSender, type DiscordJs } from './discord-sender.js';
-import { DISCORD_CHANNEL, interactionToInbound, toInboundMessage } from './inbound.js';
+import { buttonToInbound, DISCORD_CHANNEL, interactionToInbound, toInboundMessage } from './inbound.js';
 import { SLASH_COMMANDS } from './slash-commands.js';
 
 /** Discord's attachment limit for bots without boosts is 25 MB; June never needs more for speech. */
@@ -205,8 +212,8 @@ class DiscordAdapter implements ChannelAdapter {
   }
 
   private onInteraction(interaction: Interaction): void {
-    if (!interaction.isChatInputCommand()) return;
-    const msg = interactionToInbound(interaction);
+    if (!interaction.isChatInputCommand() && !interaction.isButton()) return;
+    const msg = interaction.isButton() ? buttonToInbound(interaction) : interactionToInbound(interaction);
     const pending = {
       id: interaction.id,
       token: interaction.token,
@@ -317,12 +324,16 @@ class DiscordAdapter implements ChannelAdapter {
     return this.sender.editText(target, messageId, text);
   }
 
+  sendChoice(target: ReplyTarget, text: string, choices: Choice[]): Promise<string> {
+    return this.sender.sendChoice(target, text, choices);
+  }
+
   /** Discord has only "typing…"; it shows for ten seconds or until the bot's next message. */
   sendActivity(target: ReplyTarget, _activity: Activity): Promise<void> {
     return this.sender.sendTyping(target);
   }
 }
 
-function describeCommand(i: ChatInputCommandInteraction): string {
-  return `/${i.commandName}`;
+function describeCommand(i: ChatInputCommandInteraction | ButtonInteraction): string {
+  return i.isButton() ? `button ${i.customId}` : `/${i.commandName}`;
 }

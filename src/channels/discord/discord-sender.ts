@@ -13,7 +13,7 @@ import type { REST, RawFile } from 'discord.js';
 import type { Logger } from '../../observability/logger.js';
 import { describeError } from '../../util/errors.js';
 import { ChannelError, RateLimitedError } from '../errors.js';
-import type { InboundAttachment, OutboundDocument, ReplyTarget, VoiceNote } from '../types.js';
+import type { Choice, InboundAttachment, OutboundDocument, ReplyTarget, VoiceNote } from '../types.js';
 import { DISCORD_CHANNEL, IS_VOICE_MESSAGE } from './inbound.js';
 import { voiceMessageMeta, type VoiceMessageMeta } from './voice-waveform.js';
 
@@ -22,6 +22,10 @@ export type DiscordJs = typeof discordJs;
 
 const EPHEMERAL = 1 << 6;
 const CHANNEL_MESSAGE_WITH_SOURCE = 4;
+/** Message components: an action row, a button, the primary (blurple) style. */
+const ACTION_ROW = 1;
+const BUTTON = 2;
+const PRIMARY = 1;
 /** Never ping anyone from model output ("@everyone" in a reply stays text); only the replied-to user. */
 const ALLOWED_MENTIONS = { parse: [], replied_user: true };
 const SNOWFLAKE = /^\d{15,21}$/;
@@ -111,6 +115,31 @@ export class DiscordSender {
     const sent = (await this.call('send a message', () =>
       this.rest.post(this.djs.Routes.channelMessages(target.chatId), {
         body: { content: text, allowed_mentions: ALLOWED_MENTIONS, ...reference(target) },
+      }),
+    )) as { id?: unknown };
+    if (typeof sent?.id !== 'string')
+      throw new ChannelError(DISCORD_CHANNEL, 'Discord answered a sent message without its id', {
+        retryable: false,
+      });
+    return sent.id;
+  }
+
+  /** A message with one row of buttons (message components); a press comes back as an interaction. */
+  async sendChoice(target: ReplyTarget, text: string, choices: Choice[]): Promise<string> {
+    const components = [
+      {
+        type: ACTION_ROW,
+        components: choices.slice(0, 5).map((c) => ({
+          type: BUTTON,
+          style: PRIMARY,
+          label: c.label.slice(0, 80),
+          custom_id: c.data,
+        })),
+      },
+    ];
+    const sent = (await this.call('send a message', () =>
+      this.rest.post(this.djs.Routes.channelMessages(target.chatId), {
+        body: { content: text, allowed_mentions: ALLOWED_MENTIONS, components, ...reference(target) },
       }),
     )) as { id?: unknown };
     if (typeof sent?.id !== 'string')

@@ -7,8 +7,8 @@
  * IS_VOICE_MESSAGE flag) and audio files become voice/audio attachments; the attachment URL is what
  * `download` fetches later.
  */
-import type { Attachment, ChatInputCommandInteraction, Message } from 'discord.js';
-import type { AttachmentKind, InboundAttachment, InboundMessage } from '../types.js';
+import type { Attachment, ButtonInteraction, ChatInputCommandInteraction, Message } from 'discord.js';
+import { buttonCommand, type AttachmentKind, type InboundAttachment, type InboundMessage } from '../types.js';
 
 export const DISCORD_CHANNEL = 'discord';
 /** MessageFlags.IsVoiceMessage */
@@ -121,6 +121,26 @@ export function interactionToInbound(interaction: ChatInputCommandInteraction): 
     mentioned: true,
     repliedToBot: false,
     text: [`/${interaction.commandName}`, ...args].join(' '),
+    attachments: [],
+    receivedAt: Date.now(),
+  };
+}
+
+/**
+ * A pressed button under one of June's messages (a plan's "Run the plan") as the command it stands for
+ * ("/go 123"), from the user who pressed it; answered through the interaction like a slash command.
+ */
+export function buttonToInbound(interaction: ButtonInteraction): InboundMessage {
+  return {
+    channel: DISCORD_CHANNEL,
+    chatId: interaction.channelId,
+    userId: interaction.user.id,
+    userName: interaction.user.globalName ?? interaction.user.username,
+    messageId: `${INTERACTION_PREFIX}${interaction.id}`,
+    chatType: interaction.inGuild() ? 'group' : 'private',
+    mentioned: true,
+    repliedToBot: true,
+    text: buttonCommand(interaction.customId),
     attachments: [],
     receivedAt: Date.now(),
   };
