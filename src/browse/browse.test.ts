@@ -219,6 +219,15 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     expect(result.notes?.join('\n')).toMatch(/did not load within 2 s/);
   });
 
+  it('gives up on a page whose scripts never yield', async () => {
+    const { handler } = setup({ browsePageTimeoutMs: 2000 });
+    llm.enqueue(open(`${site.origin}/busy`), finish('Busy.'));
+    const { result } = await run(handler);
+    expect(observations()[0]).toMatch(/scripts kept it busy for 2 s \(JUNE_BROWSE_PAGE_TIMEOUT_MS\)/);
+    expect(result.text).toBe('Busy.');
+    expect(result.notes).toEqual([expect.stringMatching(/scripts kept it busy/)]);
+  });
+
   it('refuses a page larger than the size limit', async () => {
     const { handler } = setup({ browseMaxPageBytes: 256 * 1024 });
     llm.enqueue(open(`${site.origin}/huge`), finish('Too big.'));

@@ -11,6 +11,7 @@ import { CancelledError, MalformedOutputError } from '../util/errors.js';
 import {
   activityOf,
   browseToolDefinitions,
+  PageLimitError,
   parseBrowseCall,
   runBrowseTool,
   type BrowseToolName,
@@ -103,6 +104,8 @@ export async function runBrowseLoop(o: BrowseLoopOptions): Promise<BrowseLoopRes
         const message = (err as Error).message?.split('\n')[0] ?? String(err);
         o.logger?.debug({ tool: call.name, err: message }, 'browse tool failed');
         observation = `${call.name} failed: ${message}`;
+        if (err instanceof PageLimitError && !o.state.notes.includes(observation))
+          o.state.notes.push(observation);
       }
       if (observation.length > MAX_OBSERVATION) observation = `${observation.slice(0, MAX_OBSERVATION)}\n[…]`;
       messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: observation });

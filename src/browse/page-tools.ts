@@ -202,6 +202,34 @@ function loadError(err: unknown, timeoutMs: number): string {
   return message.split('\n')[0]?.replace(/^page\.goto: /, '') ?? 'it failed to load';
 }
 
+/** A page limit hit while a tool ran: the loop tells the model and keeps it in the notes. */
+export class PageLimitError extends Error {}
+
+/**
+ * `what`, or an error once the page time limit has passed: page scripts that never yield (a busy loop)
+ * would otherwise hold an evaluation, and the task, for ever.
+ */
+async function bounded<T>(state: ToolState, what: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new PageLimitError(
+            `the page's scripts kept it busy for ${state.pageTimeoutMs / 1000} s (JUNE_BROWSE_PAGE_TIMEOUT_MS)`,
+          ),
+        ),
+      state.pageTimeoutMs,
+    );
+  });
+  what.catch(() => undefined);
+  try {
+    return await Promise.race([what, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 let readabilitySource: string | undefined;
 function readability(): string {
   if (readabilitySource === undefined) {
@@ -241,7 +269,7 @@ async function readPage(state: ToolState, blockedBefore: number): Promise<string
     state.links = [];
     return refuse(state, `The page went to a place I may not read: ${here.reason}.`);
   }
-  const extracted = (await page.evaluate(extractScript())) as {
+  const extracted = (await bounded(state, page.evaluate(extractScript()))) as {
     title: string;
     text: string;
     readable: boolean;
@@ -261,8 +289,9 @@ async function readPage(state: ToolState, blockedBefore: number): Promise<string
 }
 
 async function collectLinks(state: ToolState): Promise<void> {
-  const all = await state.tp.page
-    .$$eval('a[href]', (as) =>
+  const all = await bounded(
+    state,
+    state.tp.page.$$eval('a[href]', (as) =>
       as.map((a) => ({
         text: (
           (a as unknown as { innerText: string }).innerText ||
@@ -275,8 +304,8 @@ async function collectLinks(state: ToolState): Promise<void> {
           .slice(0, 100),
         url: (a as unknown as { href: string }).href,
       })),
-    )
-    .catch(() => [] as { text: string; url: string }[]);
+    ),
+  ).catch(() => [] as { text: string; url: string }[]);
   const seen = new Set<string>();
   state.links = all
     .filter((l) => /^https?:/i.test(l.url) && !seen.has(l.url) && seen.add(l.url))
@@ -314,8 +343,9 @@ async function fillForm(state: ToolState, args: z.infer<typeof schemas.fill_form
   for (const { field, value } of args.fields) {
     const el = await locateField(page, field);
     if (!el) return `no field "${field}" on this page${done.length ? ` (filled: ${done.join(', ')})` : ''}`;
-    const kind = await el.evaluate(
-      (e) => `${e.tagName.toLowerCase()}:${(e as unknown as { type?: string }).type ?? ''}`,
+    const kind = await bounded(
+      state,
+      el.evaluate((e) => `${e.tagName.toLowerCase()}:${(e as unknown as { type?: string }).type ?? ''}`),
     );
     if (kind.startsWith('select'))
       await el.selectOption({ label: value }).catch(() => el.selectOption(value));
@@ -341,12 +371,15 @@ async function fillForm(state: ToolState, args: z.infer<typeof schemas.fill_form
     })
     .then(() => true)
     .catch(() => false);
-  const submitted = await last.evaluate((e) => {
-    const form = (e as unknown as { form: { requestSubmit(): void } | null }).form;
-    if (!form) return false;
-    form.requestSubmit();
-    return true;
-  });
+  const submitted = await bounded(
+    state,
+    last.evaluate((e) => {
+      const form = (e as unknown as { form: { requestSubmit(): void } | null }).form;
+      if (!form) return false;
+      form.requestSubmit();
+      return true;
+    }),
+  );
   if (!submitted) return `filled ${done.join(', ')}, but the field is not in a form that can be submitted`;
   if (await navigated) {
     try {
