@@ -11,6 +11,8 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nativeCalls } from '../../test/helpers/fake-agent-scripts.js';
+import { OTTER_FACT, startLocalWebSite } from '../../test/helpers/local-web-site.js';
+import { closeBrowse, registerBrowseHandler } from '../browse/handler.js';
 import { startFakeOpenAiServer, type FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
 import { gate, scriptPlanner, type PlannerScript } from '../../test/helpers/fake-planner-model.js';
 import { loadConfig } from '../config/load.js';
@@ -38,6 +40,8 @@ import { registerPlanSubtaskHandlers } from './subtasks.js';
 import { cancelTree, planTree } from './tree.js';
 
 const bwrap = await checkBubblewrap();
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
 const logger = createLogger('silent');
 
 let server: FakeOpenAiServer;
@@ -64,13 +68,18 @@ interface Harness {
 let current: Harness | undefined;
 let testNo = 0;
 afterEach(async () => {
+  await closeBrowse();
   await current?.pool.stop();
   await current?.queue.close();
   current = undefined;
   server.reset();
 });
 
-async function harness(overrides: Partial<JuneConfigInput> = {}, code = false): Promise<Harness> {
+async function harness(
+  overrides: Partial<JuneConfigInput> = {},
+  code = false,
+  browse = false,
+): Promise<Harness> {
   const dataDir = path.join(base, `t${++testNo}`);
   const config = loadConfig({
     env: {},
@@ -85,12 +94,13 @@ async function harness(overrides: Partial<JuneConfigInput> = {}, code = false): 
   registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, createPlanRunHandler(deps));
   const kinds = await registerPlanSubtaskHandlers(registry, deps);
   if (code) expect(kinds).toContain('plan.code');
+  if (browse) registerBrowseHandler(registry, { config, logger, model: async () => model, queue });
   const pool = await startWorkers({
     config,
     queue,
     logger,
     registry,
-    capabilities: code ? ['plan', 'chat', 'code'] : ['plan', 'chat'],
+    capabilities: ['plan', 'chat', ...(code ? ['code'] : []), ...(browse ? ['browse'] : [])],
     concurrency: 4,
     leaseMs: 3000,
     metrics: false,
@@ -453,5 +463,60 @@ describe.skipIf(!bwrap.ok)('cancelling a tree with a running coding agent (bubbl
     expect((await h.settled(childId)).task.state).toBe('cancelled');
     await eventually(async () => !fs.existsSync(work), 'the tree workspace to be removed', 30_000);
     await eventually(async () => h.pool.activeTaskIds().length === 0, 'the workers to be idle', 30_000);
+  });
+});
+
+describe.skipIf(!haveChromium)('a tree with a browse subtask (real Chromium, local web site)', () => {
+  it('reads a page in the browse subtask and hands what it found to the chat subtask that needs it', async () => {
+    const site = await startLocalWebSite();
+    try {
+      const h = await harness({ browseAllowPrivate: true, browsePageTimeoutMs: 30_000 }, false, true);
+      const url = `${site.origin}/otters`;
+      const model = scriptPlanner(server, {
+        plans: [
+          {
+            plan: {
+              goal: 'Otter facts',
+              subtasks: [
+                {
+                  id: 'web',
+                  capability: 'browse',
+                  instructions: 'Find how long otters hold their breath',
+                  inputs: { url },
+                  needs: [],
+                },
+                chat('write', 'STEP-WRITE a short note', ['web']),
+              ],
+            },
+          },
+        ],
+        browse: [
+          nativeCalls([{ name: 'open_url', args: { url } }]),
+          nativeCalls([{ name: 'finish', args: { answer: `result-WEB: ${OTTER_FACT} (${url})` } }]),
+        ],
+        subtask: (p) => ({
+          text: p.includes(OTTER_FACT) ? 'result-WRITE with the fact' : 'result-WRITE without',
+        }),
+        compose: composeJson,
+      });
+      const id = await h.run({ request: 'how long can otters hold their breath?' });
+      const r = await h.result(id);
+      expect(r.status).toBe('completed');
+      expect(r.subtasks.map((s) => [s.id, s.capability, s.state])).toEqual([
+        ['web', 'browse', 'completed'],
+        ['write', 'chat', 'completed'],
+      ]);
+      // the browser really read the page: the page text went back to the browse worker's model
+      const browseRequests = model.seen.filter((s) => s.kind === 'browse');
+      expect(browseRequests).toHaveLength(2);
+      expect(JSON.stringify(browseRequests[1]!.body.messages)).toContain(OTTER_FACT);
+      expect(site.requests.some((q) => q.path === '/otters')).toBe(true);
+      expect(model.seen.find((s) => s.kind === 'subtask')!.user).toContain(OTTER_FACT);
+      expect(r.answer).toBe('Composed from: result-WEB, result-WRITE');
+      const tree = (await planTree(h.queue, id))!;
+      expect(tree.subtasks[0]!.steps.length).toBeGreaterThan(0);
+    } finally {
+      await site.close();
+    }
   });
 });

@@ -5,7 +5,8 @@
  *  - planning requests take the next of `plans` (a make_plan tool call, plain text, or an error status);
  *  - subtask requests are answered by `subtask(prompt)` (one model answer of a plan.chat subtask);
  *  - compose requests by `compose(prompt)`;
- *  - coding-agent requests take the next of `agent` (scripted tool calls), FIFO.
+ *  - coding-agent requests take the next of `agent` (scripted tool calls), FIFO; browse-worker requests the
+ *    next of `browse`.
  * Each reply may wait on a promise first (`hold`), so a test can order events without timing.
  */
 import type { ServerResponse } from 'node:http';
@@ -27,9 +28,10 @@ export interface PlannerScript {
   subtask?: (prompt: string) => PlannerReply;
   compose?: (prompt: string) => PlannerReply;
   agent?: ScriptedResponse[];
+  browse?: ScriptedResponse[];
 }
 
-export type RequestKind = 'plan' | 'subtask' | 'compose' | 'agent' | 'other';
+export type RequestKind = 'plan' | 'subtask' | 'compose' | 'agent' | 'browse' | 'other';
 
 export interface ScriptedPlanner {
   script: PlannerScript;
@@ -44,6 +46,7 @@ export function requestKind(body: RecordedBody | undefined): RequestKind {
   if (system.startsWith('You do one step of a larger task')) return 'subtask';
   if (system.startsWith('You are June, a voice assistant. Subtasks')) return 'compose';
   if (system.startsWith("You are June's coding agent")) return 'agent';
+  if (system.startsWith("You are June's web browsing worker")) return 'browse';
   return 'other';
 }
 
@@ -65,8 +68,8 @@ export function scriptPlanner(server: FakeOpenAiServer, script: PlannerScript): 
     if (kind === 'plan') reply = script.plans.shift();
     else if (kind === 'subtask') reply = script.subtask?.(user);
     else if (kind === 'compose') reply = script.compose?.(user);
-    else if (kind === 'agent') {
-      const next = script.agent?.shift();
+    else if (kind === 'agent' || kind === 'browse') {
+      const next = (kind === 'agent' ? script.agent : script.browse)?.shift();
       if (next?.stream)
         return writeSteps(
           res,
