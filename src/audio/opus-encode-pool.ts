@@ -4,7 +4,8 @@
  * replies in flight a request waits behind all their slices (bench/results/voice.md measured it).
  *
  * A small pool (up to 2 threads, fewer on a 1-core machine) is started on first use and kept; each thread
- * encodes one reply at a time. The PCM is copied to the thread and the OGG bytes are transferred back.
+ * encodes one reply at a time. The PCM is copied once and that copy moved to the thread; the OGG bytes are
+ * moved back.
  * When a thread cannot be started (a runtime without worker threads, the TypeScript loader missing when
  * run from source) the pool says so once and the caller encodes in-process, as before. A cancelled
  * caller is answered at once; its thread finishes the (short) job and takes the next.
@@ -113,7 +114,7 @@ function pump(): void {
     slot.busy = true;
     slot.worker.ref(); // a job in flight keeps the process alive (`june speak` awaits nothing else)
     inFlight.set(next.job.id, { slot, pending: next });
-    slot.worker.postMessage(next.job);
+    slot.worker.postMessage(next.job, [next.job.samples.buffer as ArrayBuffer]);
   }
 }
 
@@ -150,7 +151,7 @@ export async function encodeOggOpusOffThread(
   const job: EncodeJob = {
     id: nextId++,
     sampleRate: pcm.sampleRate,
-    samples: pcm.samples.slice(), // a copy (memcpy; `Float32Array.from` iterates) the thread may keep
+    samples: pcm.samples.slice(), // the job's own copy (a memcpy), moved to the thread
     bitrateKbps: opts.bitrateKbps,
   };
   return new Promise<Buffer>((resolve, reject) => {
