@@ -330,6 +330,25 @@ describe('a task tree on real workers', () => {
     expect(r.plan?.goal).toBe('fixed');
   });
 
+  it('reads a plan written as Hermes <tool_call> tags, and one written as JSON in the text', async () => {
+    const h = await harness();
+    const one = { goal: 'One', subtasks: [chat('a', 'STEP-A')] };
+    const model = scriptPlanner(server, {
+      plans: [
+        { text: `<tool_call>\n${JSON.stringify({ name: 'make_plan', arguments: one })}\n</tool_call>` },
+        { text: `Here is the plan:\n\`\`\`json\n${JSON.stringify(one)}\n\`\`\`` },
+      ],
+      subtask: () => ({ text: 'result-A' }),
+      compose: composeJson,
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await h.result(await h.run({ request: `one step ${i}` }));
+      expect(r.status).toBe('completed');
+      expect(r.answer).toBe('Composed from: result-A');
+    }
+    expect(model.count('plan')).toBe(2); // each accepted at the first try
+  });
+
   it('rejects a plan that stays invalid, with a clear reply and no subtask', async () => {
     const h = await harness();
     const cyclic = {
@@ -401,6 +420,27 @@ describe('a task tree on real workers', () => {
     expect(r.status).toBe('rejected');
     expect(r.limitHit).toBe("The plan's longest chain of subtasks is 3 long; at most 2 are allowed.");
     expect(await metricValue(h.metrics, 'planner_limits_hit_total', { limit: 'depth' })).toBe(1);
+  });
+
+  it('cancels its children itself when only the root is cancelled', async () => {
+    const h = await harness();
+    const never = gate();
+    scriptPlanner(server, {
+      plans: [{ plan: { goal: 'Wait', subtasks: [chat('w', 'STEP-WAIT')] } }],
+      subtask: () => ({ text: 'never sent', hold: never.promise }),
+    });
+    try {
+      const id = await h.run({ request: 'wait' });
+      const child = await eventually(
+        async () => (await subtaskTasks(h.queue)).find((t) => t.state === 'active'),
+        'the subtask to run',
+      );
+      expect(await h.queue.cancel(id)).toBe(true); // the root alone, as the queue's cancel does
+      expect((await h.settled(id)).task.state).toBe('cancelled');
+      expect((await h.settled(child.id)).task.state).toBe('cancelled');
+    } finally {
+      never.open();
+    }
   });
 
   it('stops a tree at its time limit and cancels the child still running', async () => {
