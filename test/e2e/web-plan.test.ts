@@ -10,27 +10,12 @@
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tasksCli from '../../src/cli/commands/tasks.js';
-import { startChannelRuntime, type ChannelRuntime } from '../../src/channels/runtime.js';
-import { loadConfig } from '../../src/config/load.js';
-import type { JuneConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/observability/logger.js';
-import {
-  createPlanRunHandler,
-  PLAN_RUN_CAPABILITY,
-  PLAN_RUN_KIND,
-  registerPlanSubtaskHandlers,
-} from '../../src/planner/index.js';
-import { HandlerRegistry } from '../../src/tasks/handlers.js';
 import { openTaskQueue } from '../../src/tasks/open-queue.js';
-import { startWorkers, type WorkerPool } from '../../src/tasks/runtime.js';
 import { eventually } from '../../src/tasks/testing/eventually.js';
-import type { TaskQueue } from '../../src/tasks/types.js';
-import { startWebServer, type WebServer } from '../../src/web/server.js';
 import { PlanTreeView } from '../../src/web/tree-schemas.js';
-import { nativeCalls } from '../helpers/fake-agent-scripts.js';
-import { startFakeOpenAiServer, type FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { makeTempDir } from '../helpers/speech-fixtures.js';
-import { bearer, jsonHeaders } from './web-client.js';
+import { bearer } from './web-client.js';
+import { startPlanningJune, type PlanningJune } from './web-plan-harness.js';
 
 const ADMIN = 'plan-admin-token';
 const ADA = 'plan-ada-token';
@@ -45,77 +30,29 @@ const DIAMOND = {
   ],
 };
 
-let llm: FakeOpenAiServer;
-let queue: TaskQueue;
-let runtime: ChannelRuntime;
-let web: WebServer;
-let pool: WorkerPool;
-let base: string;
-let config: JuneConfig;
+let june: PlanningJune;
 
 beforeAll(async () => {
-  const dir = await makeTempDir('june-web-plan-');
-  llm = await startFakeOpenAiServer();
-  config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir: dir,
-      llm: 'openai',
-      llmBaseUrl: llm.url,
-      llmModel: 'june-test-model',
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      apiTokens: [`admin:${ADMIN}`, ADA, BOB],
-      planApprovalSubtasks: 10,
-      planApprovalTokens: 10_000_000,
-      planApprovalSeconds: 1_000_000,
-      rateLimitPerMinute: 1000,
-      rateLimitBurst: 1000,
-    },
-  });
-  const logger = createLogger('silent');
-  queue = await openTaskQueue(config, { logger, retryBaseMs: 50, retryMaxMs: 200 });
-  const registry = new HandlerRegistry();
-  runtime = await startChannelRuntime({ config, queue, logger, registry, adapters: [] });
-  web = await startWebServer({ config, queue, runtime, logger, heartbeatMs: 250 });
-  const deps = { queue, config, logger, metrics: false as const, pollMs: 200 };
-  registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, runtime.wrapPlanRun(createPlanRunHandler(deps)));
-  await registerPlanSubtaskHandlers(registry, deps);
-  pool = await startWorkers({
-    queue,
-    config,
-    registry,
-    logger,
-    metrics: false,
-    capabilities: ['chat', PLAN_RUN_CAPABILITY],
-    concurrency: 4,
-    idlePollMs: 200,
-    drainTimeoutMs: 5000,
-  });
-  base = web.url.replace(/\/$/, '');
+  june = await startPlanningJune({ apiTokens: [`admin:${ADMIN}`, ADA, BOB] });
 });
 
 afterAll(async () => {
-  await web?.close();
-  await pool?.stop();
-  await runtime?.stop();
-  await queue?.close();
-  await llm?.close();
+  await june?.stop();
 });
 
 async function get(token: string, url: string) {
-  const res = await fetch(`${base}${url}`, { headers: bearer(token) });
+  const res = await fetch(`${june.base}${url}`, { headers: bearer(token) });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 /** `june tasks <args>` on this queue; what it printed. */
-async function june(...args: string[]): Promise<string> {
+async function juneCli(...args: string[]): Promise<string> {
   let out = '';
   const program = new Command('june').exitOverride();
   tasksCli.register(program, {
     out: (t) => (out += t),
     // a second connection to the same SQLite queue, as the CLI opens one beside a running June
-    openQueue: () => openTaskQueue(config, { logger: createLogger('silent') }),
+    openQueue: () => openTaskQueue(june.config, { logger: createLogger('silent') }),
     untilStopped: async () => undefined,
   });
   await program.parseAsync(['node', 'june', 'tasks', ...args]);
@@ -124,19 +61,8 @@ async function june(...args: string[]): Promise<string> {
 
 describe('a plan tree', () => {
   it('is shown by GET /v1/tasks/:id/tree to its user and by june tasks tree', async () => {
-    llm.enqueueWhen(
-      (b) => b.tools?.some((t) => t.function.name === 'make_plan') === true,
-      nativeCalls([{ name: 'make_plan', args: DIAMOND }]),
-    );
-    const res = await fetch(`${base}/v1/messages`, {
-      method: 'POST',
-      headers: jsonHeaders(ADA),
-      body: JSON.stringify({ text: '/plan compare my two notes', conversation: 'plans' }),
-    });
-    expect(res.status).toBe(200);
-    const reply = ((await res.json()) as { reply: string }).reply;
-    const id = /task ([^)]+)\)/.exec(reply)?.[1];
-    expect(id, reply).toBeDefined();
+    june.scriptPlan(DIAMOND);
+    const id = await june.startPlan(ADA, 'compare my two notes');
 
     const tree = await eventually(
       async () => {
@@ -165,14 +91,14 @@ describe('a plan tree', () => {
     const child = tree.subtasks[0].taskId as string;
     expect((await get(ADMIN, `/v1/tasks/${child}/tree`)).status).toBe(404);
 
-    const printed = await june('tree', id!);
+    const printed = await juneCli('tree', id!);
     expect(printed).toContain(`plan ${id}  completed (completed)`);
     expect(printed).toContain('request: compare my two notes');
     expect(printed).toContain('goal: Compare two notes');
     expect(printed).toMatch(/├─ facts \[chat\] {2}completed {2}task \S+/);
     expect(printed).toMatch(/└─ draft \[chat\] {2}completed {2}task \S+ {2}needs: facts, risks/);
     expect(printed).toMatch(/step 1: /);
-    expect(JSON.parse(await june('tree', id!, '--json'))).toEqual(tree);
-    await expect(june('tree', child)).rejects.toThrow(/not a plan/);
+    expect(JSON.parse(await juneCli('tree', id!, '--json'))).toEqual(tree);
+    await expect(juneCli('tree', child)).rejects.toThrow(/not a plan/);
   });
 });

@@ -1,6 +1,9 @@
 /* global AbortController, CustomEvent, clearInterval, document, setInterval -- browser globals */
 // The tasks view: a live list from /v1/tasks/events (a snapshot, then every change), and for admin tokens
-// the workers with what they are running, the queue counts, and dead letters with a redrive button.
+// the workers with what they are running, the queue counts, and dead letters with a redrive button. A
+// plan (a multi-step task) shows its tree under its row: each subtask with its capability, state, the
+// subtasks it needs and its worker's current step, from /v1/tasks/:id/tree, read again when the plan's
+// events arrive and every few seconds while it runs (its subtasks' steps are their own tasks' events).
 
 import { api, follow } from './api.js';
 
@@ -8,6 +11,10 @@ const MAX_ROWS = 50;
 /** Completed tasks shown before the rest fold away behind "Show N more completed". */
 const DONE_SHOWN = 5;
 const POLL_MS = 3000;
+/** How often a running plan's tree is read again. */
+const TREE_POLL_MS = 1500;
+const PLAN_KIND = 'plan.run';
+const FINAL = new Set(['completed', 'dead', 'cancelled']);
 
 /** Tells the chat that a dead task runs again, so its bubble follows it to the end. */
 const redriven = (id) => document.dispatchEvent(new CustomEvent('june:redriven', { detail: { id } }));
@@ -29,7 +36,7 @@ function age(ms) {
 function describe(task) {
   const m = task.message;
   // a coding run shows its latest step in the progress column
-  if (!m) return task.kind === 'agent.code' ? 'Coding run' : task.kind;
+  if (!m) return task.kind === 'agent.code' ? 'Coding run' : task.kind === PLAN_KIND ? 'Plan' : task.kind;
   // a voice message shows what was heard, once it is known
   const heard = typeof task.result?.transcript === 'string' ? task.result.transcript : undefined;
   const text = m.text ?? heard;
@@ -61,9 +68,66 @@ export function setupTasks({ isAdmin }) {
     render();
   });
   const tasks = new Map();
+  /** Plan trees by root task id, as GET /v1/tasks/:id/tree last answered. */
+  const trees = new Map();
+  const reading = new Set();
   let controller;
   let poller;
+  let treePoller;
   let admin = false;
+
+  /** Reads the trees of the plans in view that run, or were never read; renders when one changed. */
+  async function refreshTrees() {
+    const plans = [...tasks.values()].filter(
+      (t) => t.kind === PLAN_KIND && (!trees.has(t.id) || !FINAL.has(trees.get(t.id).root.state)),
+    );
+    await Promise.all(
+      plans.map(async (t) => {
+        if (reading.has(t.id)) return;
+        reading.add(t.id);
+        try {
+          const tree = await api(`/v1/tasks/${encodeURIComponent(t.id)}/tree`);
+          const before = JSON.stringify(trees.get(t.id));
+          trees.set(t.id, tree);
+          if (JSON.stringify(tree) !== before) render();
+        } catch {
+          // a tree that cannot be read now is read again at the next event or poll
+        } finally {
+          reading.delete(t.id);
+        }
+      }),
+    );
+  }
+
+  /** The row under a plan's row: its goal and subtasks, each with its state and current step. */
+  function treeRow(task, tree) {
+    const tr = el('tr', 'plan-tree-row');
+    tr.dataset.treeOf = task.id;
+    const td = el('td');
+    td.colSpan = 5;
+    if (tree.plan) td.append(el('p', 'plan-goal', `Plan: ${tree.plan.goal}`));
+    else td.append(el('p', 'plan-goal', 'Planning…'));
+    const list = el('ol', 'plan-tree');
+    for (const s of tree.subtasks) {
+      const li = el('li', 'subtask');
+      li.dataset.subtask = s.subtaskId;
+      li.dataset.state = s.state;
+      const head = el('div', 'subtask-head');
+      head.append(
+        el('span', 'capability', s.capability),
+        el('span', 'subtask-id', s.subtaskId),
+        el('span', `badge state-${s.state}`, s.state),
+      );
+      if (s.needs.length) head.append(el('span', 'needs', `after ${s.needs.join(', ')}`));
+      li.append(head, el('span', 'instructions', s.instructions));
+      const step = s.activity ?? s.steps.at(-1)?.activity;
+      if (step) li.append(el('span', 'step', `${s.state === 'active' ? 'now: ' : 'last: '}${step}`));
+      list.append(li);
+    }
+    td.append(list);
+    tr.append(td);
+    return tr;
+  }
 
   function render() {
     const all = [...tasks.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, MAX_ROWS);
@@ -76,7 +140,7 @@ export function setupTasks({ isAdmin }) {
     moreDone.setAttribute('aria-expanded', String(showAllDone));
     empty.hidden = all.length > 0;
     body.replaceChildren(
-      ...rows.map((t) => {
+      ...rows.flatMap((t) => {
         const tr = el('tr');
         tr.dataset.taskId = t.id;
         tr.dataset.state = t.state;
@@ -95,7 +159,14 @@ export function setupTasks({ isAdmin }) {
           el('td', 'wide', `${t.attempts}/${t.maxAttempts}`),
           el('td', 'wide time', age(t.createdAt)),
         );
-        return tr;
+        const tree = t.kind === PLAN_KIND ? trees.get(t.id) : undefined;
+        if (tree) name.querySelector('.what').textContent = `Plan: “${tree.root.request}”`;
+        if (tree && t.state === 'active' && tree.subtasks.length) {
+          const done = tree.subtasks.filter((s) => s.state === 'completed').length;
+          for (const p of tr.querySelectorAll('.progress'))
+            p.textContent = `${done} of ${tree.subtasks.length} done`;
+        }
+        return tree ? [tr, treeRow(t, tree)] : [tr];
       }),
     );
   }
@@ -181,6 +252,7 @@ export function setupTasks({ isAdmin }) {
       if (['dead', 'redriven', 'active', 'completed'].includes(data.event.type)) void refreshAdmin();
     }
     render();
+    void refreshTrees();
   }
 
   /** "● live" only while the event stream is connected; "reconnecting" while it is not. */
@@ -198,6 +270,7 @@ export function setupTasks({ isAdmin }) {
         live.textContent = `(${err.message})`;
         live.dataset.state = 'down';
       });
+      treePoller = setInterval(() => void refreshTrees(), TREE_POLL_MS);
       if (admin) {
         void refreshAdmin();
         poller = setInterval(() => void refreshAdmin(), POLL_MS);
@@ -206,6 +279,7 @@ export function setupTasks({ isAdmin }) {
     hide() {
       controller?.abort();
       clearInterval(poller);
+      clearInterval(treePoller);
       live.textContent = '';
     },
   };
