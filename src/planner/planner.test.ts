@@ -410,6 +410,25 @@ describe('a task tree on real workers', () => {
     expect(await metricValue(h.metrics, 'planner_limits_hit_total', { limit: 'tokens' })).toBe(1);
   });
 
+  it('does not re-plan when the subtask limit is used up, and says so', async () => {
+    const h = await harness({ planMaxSubtasks: 2 });
+    const model = scriptPlanner(server, {
+      plans: [{ plan: { goal: 'Two', subtasks: [chat('ok', 'STEP-OK'), chat('bad', 'STEP-FAIL')] } }],
+      subtask: (p) => (p.includes('STEP-FAIL') ? { status: 400, message: 'no way' } : { text: 'result-OK' }),
+      compose: composeJson,
+    });
+    const r = await h.result(await h.run({ request: 'two' }));
+    expect(r.status).toBe('partial');
+    expect(r.limitHit).toBe(
+      'The task reached its limit of 2 subtasks (JUNE_PLAN_MAX_SUBTASKS), so the failed part was not planned again.',
+    );
+    expect(model.count('plan')).toBe(1);
+    expect(r.answer).toMatch(/^Composed from: result-OK\n\n/);
+    expect(r.answer).toContain(r.limitHit);
+    expect(r.answer).toMatch(/Not done: bad \(STEP-FAIL\): /);
+    expect(await metricValue(h.metrics, 'planner_limits_hit_total', { limit: 'subtasks' })).toBe(1);
+  });
+
   it('refuses a plan deeper than the depth limit with the limit in its reply', async () => {
     const h = await harness({ planMaxDepth: 2 });
     const deep = {

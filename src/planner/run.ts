@@ -452,7 +452,9 @@ class TreeRun {
     const files = dedupeFiles(done.flatMap((o) => o.result?.files ?? []));
     let answer: string;
     let summary: string;
-    if (done.length > 0 && !this.limitHit && this.checkTime() && this.checkTokens()) {
+    // out of tokens or time: no more model calls; the answer lists what was done
+    const canCompose = !this.limitHit || this.limitHit.kind === 'subtasks';
+    if (done.length > 0 && canCompose && this.checkTime() && this.checkTokens()) {
       await this.progress(PLAN_STAGES.composing);
       const composed = await this.ctx.once('compose', async () =>
         compose({
