@@ -5,6 +5,7 @@
  * back, not copied.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { wavToPcm } from '../../audio/wav.js';
 
@@ -34,11 +35,28 @@ export type EspeakAnswer =
   | { id: number; kind: 'bad_output'; message: string };
 
 const running = new Map<number, ChildProcess>();
+/** Jobs waiting for a process slot, oldest first. */
+const queued: EspeakJob[] = [];
+/**
+ * At most one espeak-ng process per core at a time: each is CPU-bound for its few tens of milliseconds, so
+ * more only take turns on the same cores, and every extra runnable process takes CPU time from the event
+ * loop's thread (20 replies spoken at once started 20 processes on 2 cores).
+ */
+const MAX_PROCESSES = Math.max(1, os.availableParallelism());
+
+function next(): void {
+  while (running.size < MAX_PROCESSES) {
+    const job = queued.shift();
+    if (!job) return;
+    run(job);
+  }
+}
 
 function run(job: EspeakJob): void {
   const post = (answer: EspeakAnswer, transfer: ArrayBuffer[] = []) => {
     running.delete(job.id);
     parentPort!.postMessage(answer, transfer);
+    next();
   };
   const child = spawn(job.binary, job.args, { stdio: ['pipe', 'pipe', 'pipe'] });
   running.set(job.id, child);
@@ -76,10 +94,14 @@ function run(job: EspeakJob): void {
 
 parentPort?.on('message', (m: EspeakJob | EspeakCancel) => {
   if ('cancel' in m) {
+    const waiting = queued.findIndex((j) => j.id === m.cancel);
+    if (waiting >= 0) queued.splice(waiting, 1);
     running.get(m.cancel)?.kill('SIGKILL');
     running.delete(m.cancel);
+    next();
     return;
   }
-  run(m);
+  queued.push(m);
+  next();
 });
 parentPort?.postMessage({ ready: true });
