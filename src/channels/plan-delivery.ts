@@ -126,9 +126,12 @@ export function wrapPlanRunHandler(
           );
       throw err;
     }
-    await status.finish(planFinalLine(result));
     // a cancelled tree says so in its status line; it sends nothing more
-    if (ctx.signal.aborted) throw new CancelledError('the plan was cancelled');
+    if (ctx.signal.aborted) {
+      await status.finish(planFinalLine({ status: 'cancelled', subtasks: result.subtasks }));
+      throw new CancelledError('the plan was cancelled');
+    }
+    await status.finish(planFinalLine(result));
     if (channel) await deliverPlanResult(channel, target, ctx, result, cost, deps, opts);
     return result;
   };

@@ -17,7 +17,9 @@ import { PLAN_RUN_KIND, type PlanRunPayload, type PlanRunResult } from '../../sr
 import { PocketsphinxSpeechToText } from '../../src/providers/stt/pocketsphinx.js';
 import { EspeakTextToSpeech } from '../../src/providers/tts/espeak.js';
 import { eventually } from '../../src/tasks/testing/eventually.js';
-import { nativeCalls } from '../helpers/fake-agent-scripts.js';
+import { SUBTASK_SYSTEM_PROMPT } from '../../src/planner/model.js';
+import { checkBubblewrap } from '../../src/sandbox/factory.js';
+import { nativeCalls, textOnly } from '../helpers/fake-agent-scripts.js';
 import {
   startFakeOpenAiServer,
   type FakeOpenAiServer,
@@ -34,6 +36,7 @@ import { ffprobeBuffer, makeTempDir, spokenVoiceNote } from '../helpers/speech-f
 import { startJune, type JuneUnderTest } from '../helpers/telegram-june.js';
 
 const logger = createLogger('silent');
+const bwrap = await checkBubblewrap();
 const ada = tgUser(7171, 'Ada', 'ada');
 const bob = tgUser(7272, 'Bob', 'bob');
 const adaChat = privateChat(ada);
@@ -271,5 +274,86 @@ describe('plans on Telegram', () => {
     // the model was offered plan_task in the turn
     const turnRequest = llm.chatRequests().find((r) => r.body && !asksForPlan(r.body));
     expect(turnRequest?.body?.tools?.map((t) => t.function.name)).toContain(PLAN_TOOL_NAME);
+  });
+
+  it('/cancel stops a running plan: the root and its running subtask, and the status says so', async () => {
+    june = await startJune({
+      telegram: tg,
+      llm,
+      engines: { stt, tts },
+      plan: true,
+      concurrency: 4,
+      env: { ...ENV, JUNE_ALLOW_USERS: `telegram:${ada.id}` },
+    });
+    scriptPlan(ONE_STEP);
+    // the subtask's model reply never comes until the test ends: the plan is running when /cancel arrives
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    llm.enqueueWhen((b) => b.messages?.[0]?.content === SUBTASK_SYSTEM_PROMPT, {
+      ...textOnly('never seen'),
+      stream: [{ hold: held }, ...(textOnly('never seen').stream ?? [])],
+    });
+    try {
+      tg.pushMessage({ from: ada, chat: adaChat, text: '/plan compare the notes' });
+      const child = await eventually(
+        async () => (await june!.tasks()).find((t) => t.kind === 'plan.chat' && t.state === 'active'),
+        'the subtask to run',
+        60_000,
+      );
+      tg.pushMessage({ from: ada, chat: adaChat, text: '/cancel' });
+      await tg.waitFor(() => texts(adaChat.id).find((t) => t === 'Cancelled the plan.'), 'the cancel answer');
+      await eventually(
+        async () => {
+          const all = await june!.tasks();
+          const root = all.find((t) => t.kind === PLAN_RUN_KIND);
+          const sub = all.find((t) => t.id === child.id);
+          return root?.state === 'cancelled' && sub?.state === 'cancelled' ? true : undefined;
+        },
+        'the root and the subtask to be cancelled',
+        60_000,
+      );
+      await tg.waitFor(
+        () => edits().find((e) => e.text.startsWith(`${PLAN_STATUS_PREFIX}cancelled`)),
+        'the cancelled status',
+      );
+      tg.pushMessage({ from: ada, chat: adaChat, text: '/cancel' });
+      await tg.waitFor(
+        () => texts(adaChat.id).filter((t) => t === 'Nothing to cancel.').length === 1,
+        'nothing more to cancel',
+      );
+    } finally {
+      release();
+    }
+  });
+
+  it.skipIf(!bwrap.ok)('sends the files a code subtask made as documents', async () => {
+    june = await startJune({
+      telegram: tg,
+      llm,
+      engines: { stt, tts },
+      plan: true,
+      // workers serve code too: the plan's code subtask runs the coding agent in bubblewrap
+      code: true,
+      concurrency: 4,
+      env: { ...ENV, JUNE_ALLOW_USERS: `telegram:${ada.id}`, JUNE_SANDBOX: 'bubblewrap' },
+    });
+    scriptPlan({
+      goal: 'Write a greeting script',
+      subtasks: [
+        { id: 'script', capability: 'code', instructions: 'Write hello.sh that prints hello', needs: [] },
+      ],
+    });
+    // the coding agent's two steps (sequential: the only requests in the plain queue)
+    llm.enqueue(
+      nativeCalls([{ name: 'write_file', args: { path: 'hello.sh', content: 'echo hello\n' } }]),
+      nativeCalls([{ name: 'finish', args: { summary: 'Wrote hello.sh.' } }]),
+    );
+    tg.pushMessage({ from: ada, chat: adaChat, text: '/plan write me a greeting script' });
+    const doc = await tg.waitFor(() => tg.sent('sendDocument')[0], 'the file', 90_000);
+    expect(doc.files.document!.filename).toBe('hello.sh');
+    expect(doc.files.document!.data.toString()).toBe('echo hello\n');
+    expect(String(doc.params.chat_id)).toBe(String(adaChat.id));
+    const done = (await planTasks()).find((t) => t.state === 'completed');
+    expect(done?.result?.files.map((f) => f.name)).toEqual(['hello.sh']);
   });
 });
