@@ -486,7 +486,41 @@ describe('a task tree on real workers', () => {
   });
 });
 
-describe.skipIf(!bwrap.ok)('cancelling a tree with a running coding agent (bubblewrap)', () => {
+describe.skipIf(!bwrap.ok)('code subtasks in a tree (bubblewrap)', () => {
+  it('runs a code subtask in the tree workspace, hands its files to the answer and removes the workspace', async () => {
+    const h = await harness({}, true);
+    scriptPlanner(server, {
+      plans: [
+        {
+          plan: {
+            goal: 'Script',
+            subtasks: [
+              { id: 'code', capability: 'code', instructions: 'STEP-CODE write hi.sh', needs: [] },
+              chat('tell', 'STEP-TELL say what was written', ['code']),
+            ],
+          },
+        },
+      ],
+      agent: [
+        nativeCalls([{ name: 'write_file', args: { path: 'hi.sh', content: 'echo hi\n' } }]),
+        nativeCalls([{ name: 'execute_command', args: { command: 'sh hi.sh' } }]),
+        nativeCalls([{ name: 'finish', args: { summary: 'result-CODE: wrote hi.sh, it prints hi' } }]),
+      ],
+      subtask: (p) => ({ text: p.includes('result-CODE') ? 'result-TELL' : 'no code result' }),
+      compose: composeJson,
+    });
+    const id = await h.run({ request: 'write me a script that says hi' });
+    const r = await h.result(id);
+    expect(r.status).toBe('completed');
+    expect(r.answer).toBe('Composed from: result-CODE, result-TELL');
+    const filesDir = path.join(treeDir(h.dataDir, id), 'files', 'code');
+    expect(r.files).toEqual([{ name: 'hi.sh', path: path.join(filesDir, 'hi.sh') }]);
+    expect(fs.readFileSync(r.files[0]!.path, 'utf8')).toBe('echo hi\n');
+    expect(fs.existsSync(path.join(treeDir(h.dataDir, id), 'work'))).toBe(false);
+    const tree = (await planTree(h.queue, id))!;
+    expect(tree.subtasks[0]!.steps.map((s) => s.activity)).toContain('running: sh hi.sh');
+  });
+
   it('cancels the root and the code subtask, stops the agent and removes its workspace', async () => {
     const h = await harness({}, true);
     scriptPlanner(server, {
