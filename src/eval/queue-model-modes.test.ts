@@ -4,8 +4,8 @@
  * provider, the real SQLite queue, the real checker sandbox and bubblewrap):
  *
  * - `june eval run --mode completion` killed with SIGKILL while a sample it had already generated was
- *   being checked resumes when run again, ends with the verdicts an in-process run gives, and the server
- *   saw exactly one generation request per sample (the recorded answer is checked, not asked again);
+ *   being checked goes on with `june eval resume`, ends with the verdicts an in-process run gives, and the
+ *   server saw exactly one generation request per sample (the recorded answer is checked, not asked again);
  * - `--mode agent` on the queue: each problem is a child task whose agent works in a workspace without the
  *   hidden tests; the verdicts, trajectories and the summary's efficiency come from the task records.
  */
@@ -200,8 +200,12 @@ describe.skipIf(!hasSharedData || !bwrap.ok)('eval model modes on the task queue
     expect((await queue.get(id))!.task.state).toBe('waiting-children');
     await queue.close();
 
-    // the same command again resumes it
-    const resumed = await execJune(args, { cwd: dir, env, timeoutMs: 300_000 });
+    // `june eval resume RUN` goes on with it (run.json holds the mode, n, temperature and model)
+    const resumed = await execJune(['eval', 'resume', runDir, '--json'], {
+      cwd: dir,
+      env,
+      timeoutMs: 300_000,
+    });
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
     const summary = JSON.parse(resumed.stdout) as EvalSummary & { runDir: string };
