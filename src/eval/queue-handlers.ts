@@ -42,6 +42,23 @@ import { SandboxSanitizer } from './sanitize.js';
 import type { SampleVerdict } from './types.js';
 import { checkerSandboxWorks, WarmChecker } from './warm-checker.js';
 
+/**
+ * Where this worker writes a sample's answer and agent run: the run directory when it can be made here (one
+ * machine, or a shared file system), else `<data dir>/evals/remote/<run>` on this worker's machine.
+ */
+function writableRunDir(runDir: string, dataDir: string, logger: Logger): string {
+  try {
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.accessSync(runDir, fs.constants.W_OK);
+    return runDir;
+  } catch (err) {
+    const local = path.join(dataDir, 'evals', 'remote', path.basename(runDir));
+    logger.warn({ err: String(err), runDir, local }, 'the eval run directory is not writable here');
+    fs.mkdirSync(local, { recursive: true });
+    return local;
+  }
+}
+
 export interface EvalHandlers {
   register(registry: HandlerRegistry): void;
   /** Stops the warm sandbox. */
@@ -96,6 +113,7 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
   ): Promise<EvalSampleResult> => {
     const p = ctx.task.payload;
     const mode = p.mode!;
+    const runDir = writableRunDir(p.runDir, o.config.dataDir, ctx.logger);
     const unit = {
       config: o.config,
       dataset,
@@ -103,7 +121,7 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
       mode,
       sampleIndex: p.sample,
       ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
-      runDir: p.runDir,
+      runDir,
       checker,
       sanitizer,
       ...(o.sandbox ? { sandbox: o.sandbox } : {}),
@@ -122,7 +140,6 @@ export async function createEvalHandlers(o: EvalHandlerOptions): Promise<EvalHan
           userMessage: `The eval run was started for the model ${p.model}, but this worker is configured with ${m.model}. Configure the workers serving eval with the run's model (JUNE_LLM_MODEL).`,
           retryable: false,
         });
-      fs.mkdirSync(p.runDir, { recursive: true });
       return produceSample({ ...unit, model: m });
     });
     const outcome = await checkProduced(unit, produced);
