@@ -45,15 +45,36 @@ export interface HandlerEntry {
   kind: string;
   capability: string;
   handler: TaskHandler<never>;
+  /** See RegisterOptions.waitsForTasks. */
+  waitsForTasks?: boolean;
+}
+
+export interface RegisterOptions {
+  /**
+   * The handler waits, holding its slot, for other tasks that workers must run (a plan's root waits for its
+   * subtasks). A pool that also serves other capabilities keeps at least one slot free of such tasks, so
+   * two of them can never fill every slot and wait on each other's work until their time runs out.
+   */
+  waitsForTasks?: boolean;
 }
 
 export class HandlerRegistry {
   private readonly entries = new Map<string, HandlerEntry>();
 
-  register<P, R>(kind: string, capability: string, handler: TaskHandler<P, R>): void {
+  register<P, R>(
+    kind: string,
+    capability: string,
+    handler: TaskHandler<P, R>,
+    options: RegisterOptions = {},
+  ): void {
     if (!isValidCapability(capability)) throw new Error(`invalid capability "${capability}"`);
     if (this.entries.has(kind)) throw new Error(`a handler for task kind "${kind}" is already registered`);
-    this.entries.set(kind, { kind, capability, handler: handler as TaskHandler<never> });
+    this.entries.set(kind, {
+      kind,
+      capability,
+      handler: handler as TaskHandler<never>,
+      ...(options.waitsForTasks ? { waitsForTasks: true } : {}),
+    });
   }
 
   unregister(kind: string): boolean {
@@ -71,5 +92,13 @@ export class HandlerRegistry {
 
   kinds(): string[] {
     return [...this.entries.keys()];
+  }
+
+  /** Capabilities whose every handler waits for other tasks (RegisterOptions.waitsForTasks). */
+  waitingCapabilities(): string[] {
+    const all = [...this.entries.values()];
+    return this.capabilities().filter((c) =>
+      all.filter((e) => e.capability === c).every((e) => e.waitsForTasks === true),
+    );
   }
 }

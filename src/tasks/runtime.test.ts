@@ -166,5 +166,62 @@ for (const backend of testBackends()) {
       expect(text).toMatch(/june_tasks_run_seconds_count\{capability="chat"\} 2/);
       await q.cancel(busy);
     });
+
+    it('keeps a slot free of tasks that wait for other tasks, so they cannot starve their own subtasks', async () => {
+      const q = await open();
+      const registry = new HandlerRegistry();
+      registry.register('leaf', 'chat', async ({ task }) => ({ leaf: task.payload }));
+      let roots = 0;
+      let mostRootsAtOnce = 0;
+      registry.register(
+        'root',
+        'plan',
+        async ({ task, signal, once }) => {
+          roots += 1;
+          mostRootsAtOnce = Math.max(mostRootsAtOnce, roots);
+          try {
+            // like a plan's root: enqueue a subtask, then wait for it while holding the slot
+            const leaf = await once('leaf', () =>
+              q.enqueue({
+                kind: 'leaf',
+                capability: 'chat',
+                payload: task.payload,
+                idempotencyKey: `leaf-${task.id}`,
+              }),
+            );
+            return await eventually(
+              async () => {
+                signal.throwIfAborted();
+                const d = await q.get(leaf);
+                return d?.task.state === 'completed' ? d.task.result : undefined;
+              },
+              'the leaf task',
+              60_000,
+            );
+          } finally {
+            roots -= 1;
+          }
+        },
+        { waitsForTasks: true },
+      );
+      const pool = await startWorkers({
+        queue: q,
+        registry,
+        concurrency: 2,
+        leaseMs: LEASE_MS,
+        logger,
+        metrics: false,
+      });
+      cleanup.push(() => pool.stop());
+      const ids = await Promise.all(
+        [1, 2, 3].map((n) => q.enqueue({ kind: 'root', capability: 'plan', payload: { n } })),
+      );
+      for (const [i, id] of ids.entries()) {
+        await eventually(async () => (await stateOf(q, id)) === 'completed', `root ${i} to complete`, 60_000);
+        expect((await q.get(id))?.task.result).toEqual({ leaf: { n: i + 1 } });
+      }
+      // two slots: one for a root at most, the other always free for the leaves
+      expect(mostRootsAtOnce).toBe(1);
+    });
   });
 }

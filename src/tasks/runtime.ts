@@ -90,6 +90,20 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   const startedAt = Date.now();
 
+  // Tasks that wait for other tasks (a plan's root) may fill every slot but one when the pool serves other
+  // capabilities too: otherwise two such tasks could take both slots and wait for work nobody runs.
+  const waiting = new Set(registry.waitingCapabilities().filter((c) => capabilities.includes(c)));
+  const waitingCap =
+    waiting.size && capabilities.some((c) => !waiting.has(c)) ? Math.max(1, concurrency - 1) : Infinity;
+  /** What each slot holds or is claiming: a capability, or CLAIMING_WAITING while it may claim one of those. */
+  const slotHolds = new Map<number, string>();
+  const CLAIMING_WAITING = '\u0000claiming';
+  const waitingSlotsBesides = (index: number): number =>
+    [...slotHolds].filter(([i, c]) => i !== index && (c === CLAIMING_WAITING || waiting.has(c))).length;
+  /** The capabilities this slot may claim now. */
+  const claimableBy = (index: number, caps: readonly string[]): string[] =>
+    waitingSlotsBesides(index) >= waitingCap ? caps.filter((c) => !waiting.has(c)) : [...caps];
+
   const stopController = new AbortController();
   const running = new Map<string, RunningTask>();
   const circuits = new CircuitBreakers(
@@ -131,10 +145,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   });
 
   /** Waits for work of the capabilities not paused, or until a paused one may be probed. */
-  const idle = async (): Promise<void> => {
+  const idle = async (index: number): Promise<void> => {
     const probeIn = circuits.nextProbeInMs();
     const maxMs = probeIn === undefined ? idlePollMs : Math.min(idlePollMs, probeIn);
-    const awake = capabilities.filter((c) => !circuits.paused(c));
+    const awake = claimableBy(index, capabilities).filter((c) => !circuits.paused(c));
     if (awake.length) await queue.waitForWork(awake, maxMs, stopController.signal);
     else await sleep(maxMs, stopController.signal).catch(() => undefined);
   };
@@ -148,21 +162,25 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       try {
         if (!lease) {
           // the queue just said it has nothing (or every capability is paused): wait first
-          if (drained) await idle();
-          const offered = circuits.claimable(rotate(capabilities, turn++));
+          if (drained) await idle(index);
+          const offered = circuits.claimable(claimableBy(index, rotate(capabilities, turn++)));
+          slotHolds.set(index, offered.some((c) => waiting.has(c)) ? CLAIMING_WAITING : '');
           lease = offered.length ? await queue.claim(offered, id) : undefined;
           circuits.claimed(offered, lease?.task.capability);
+          slotHolds.set(index, lease?.task.capability ?? '');
           drained = !lease;
           if (!lease) continue;
         }
         const next = await runLease(env, lease);
         drained = next === 'drained';
         lease = next === 'drained' ? undefined : next;
+        slotHolds.set(index, lease?.task.capability ?? '');
         errorDelay = 100;
       } catch (err) {
         // the queue is unreachable (Redis restarting, database locked): back off and try again
         env.logger.warn({ err }, 'task queue error; retrying');
         lease = undefined;
+        slotHolds.set(index, '');
         await sleep(errorDelay, stopController.signal).catch(() => undefined);
         errorDelay = Math.min(errorDelay * 2, 5000);
       }
