@@ -75,6 +75,9 @@ describe('a plan in the tasks view', () => {
     expect(await sub('draft').locator('.needs').textContent()).toBe('after facts, risks');
     expect(await sub('draft').locator('.capability').textContent()).toBe('chat');
     await expect.poll(() => sub('draft').locator('.step').textContent()).toMatch(/^now: /);
+    // each subtask's steps, folded
+    expect(await sub('facts').locator('details.steps summary').textContent()).toMatch(/^\d+ steps?$/);
+    expect(await sub('facts').locator('details.steps li').first().textContent()).toMatch(/^1: /);
     expect(await page.locator(`#tasks-body tr[data-task-id="${id}"] .what`).textContent()).toBe(
       'Plan: “compare my two notes”',
     );

@@ -122,6 +122,15 @@ export function setupTasks({ isAdmin }) {
       li.append(head, el('span', 'instructions', s.instructions));
       const step = s.activity ?? s.steps.at(-1)?.activity;
       if (step) li.append(el('span', 'step', `${s.state === 'active' ? 'now: ' : 'last: '}${step}`));
+      if (s.steps.length) {
+        // the worker's steps (the agent's or the browser's), folded
+        const steps = el('details', 'steps');
+        const summary = el('summary', '', `${s.steps.length} step${s.steps.length === 1 ? '' : 's'}`);
+        const ol = el('ol');
+        for (const st of s.steps) ol.append(el('li', '', `${st.step}: ${st.activity}`));
+        steps.append(summary, ol);
+        li.append(steps);
+      }
       list.append(li);
     }
     td.append(list);
