@@ -3,7 +3,7 @@
  * queue and workers (plan roots and chat subtasks), the planner driven by the scripted OpenAI-compatible
  * server (its make_plan call scripted; subtasks and the composed answer from the echo model):
  *   - /plan in a group → a plan over the approval cost is shown with a "Run the plan" button; another
- *     member's press is refused; the asker's press runs it once; the status message goes through
+ *     member's press is refused, a stranger's ignored; the asker's press runs it once; the status message goes through
  *     "n of 3 done" to "done"; a second press approves nothing more;
  *   - /go approves the latest plan waiting in a private chat;
  *   - a voice note whose turn calls plan_task: the plan runs without approval and its summary comes back
@@ -39,6 +39,8 @@ const logger = createLogger('silent');
 const bwrap = await checkBubblewrap();
 const ada = tgUser(7171, 'Ada', 'ada');
 const bob = tgUser(7272, 'Bob', 'bob');
+/** In the group, but not let in to talk to June. */
+const carol = tgUser(7474, 'Carol', 'carol');
 const adaChat = privateChat(ada);
 const group = groupChat(7373, 'Planning group');
 
@@ -168,6 +170,13 @@ describe('plans on Telegram', () => {
     const bobPress = tg.pressButton(bob, planMessageId, shown.data);
     await tg.waitFor(() => texts(group.id).find((t) => t === NOT_YOURS_TEXT), "Bob's refusal");
     await tg.waitFor(() => tg.buttonAnswered(bobPress), "Bob's press answered");
+    expect((await planTasks()).length).toBe(1);
+
+    // a stranger's press is ignored (in groups strangers get no answer), the button still stops spinning
+    const repliesBefore = texts(group.id).length;
+    const carolPress = tg.pressButton(carol, planMessageId, shown.data);
+    await tg.waitFor(() => tg.buttonAnswered(carolPress), "Carol's press answered");
+    expect(texts(group.id).length).toBe(repliesBefore);
     expect((await planTasks()).length).toBe(1);
 
     const adaPress = tg.pressButton(ada, planMessageId, shown.data);
