@@ -53,7 +53,7 @@ export function routeMethod(
       const secret = typeof params.secret_token === 'string' ? params.secret_token : undefined;
       if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret))
         return apiError(res, 400, 'Bad Request: secret token contains unallowed characters');
-      state.setWebhook(url || undefined, secret, isTrue(params.drop_pending_updates));
+      state.setWebhook(url || undefined, secret, isTrue(params.drop_pending_updates), params.allowed_updates);
       return apiOk(res, true);
     }
     case 'deleteWebhook':

@@ -53,6 +53,59 @@ describe('fake Telegram Bot API server', () => {
     expect(me).toMatchObject({ ok: true, result: { id: 99, is_bot: true, username: 'JuneTestBot' } });
   });
 
+  it('keeps inline keyboards, delivers button presses only when allowed, and answers each query once', async () => {
+    const chat = privateChat(ada);
+    const bad = await api('sendMessage', {
+      chat_id: chat.id,
+      text: 'Run?',
+      reply_markup: { inline_keyboard: [[{ text: 'Run', callback_data: 'x'.repeat(65) }]] },
+    });
+    expect(bad).toMatchObject({
+      status: 400,
+      body: { description: "Bad Request: can't parse inline keyboard button" },
+    });
+    const sent = await api('sendMessage', {
+      chat_id: chat.id,
+      text: 'Run?',
+      reply_markup: { inline_keyboard: [[{ text: 'Run', callback_data: 'go:1' }]] },
+    });
+    const messageId = (sent.body.result as { message_id: number }).message_id;
+    expect(tg.botTexts(chat.id)).toEqual([
+      {
+        messageId,
+        chatId: String(chat.id),
+        text: 'Run?',
+        replyMarkup: { inline_keyboard: [[{ text: 'Run', callback_data: 'go:1' }]] },
+      },
+    ]);
+    expect(() => tg.pressButton(ada, messageId, 'go:2')).toThrow(/no button/);
+
+    // a bot that asks for messages only never gets the press
+    await api('getUpdates', { timeout: 0, allowed_updates: ['message'] });
+    tg.pressButton(ada, messageId, 'go:1');
+    expect(tg.pendingUpdates()).toEqual([]);
+
+    await api('getUpdates', { timeout: 0, allowed_updates: ['message', 'callback_query'] });
+    const queryId = tg.pressButton(ada, messageId, 'go:1');
+    const got = await api('getUpdates', { timeout: 0 });
+    const update = (got.body.result as { callback_query: Record<string, unknown> }[])[0]!;
+    expect(update.callback_query).toMatchObject({
+      id: queryId,
+      from: { id: ada.id },
+      data: 'go:1',
+      message: { message_id: messageId, text: 'Run?', chat: { id: chat.id } },
+    });
+    expect(tg.buttonAnswered(queryId)).toBe(false);
+    expect((await api('answerCallbackQuery', { callback_query_id: queryId })).status).toBe(200);
+    expect(tg.buttonAnswered(queryId)).toBe(true);
+    expect(await api('answerCallbackQuery', { callback_query_id: queryId })).toMatchObject({
+      status: 400,
+      body: {
+        description: 'Bad Request: query is too old and response timeout expired or query ID is invalid',
+      },
+    });
+  });
+
   it('long-polls getUpdates, confirms by offset, and ends an older concurrent poll with 409', async () => {
     const waiting = api('getUpdates', { timeout: 10 });
     await tg.waitFor(() => tg.calls('getUpdates').length === 1);

@@ -11,6 +11,8 @@
  * - sendMessage, editMessageText (of a text the bot sent; "message is not modified" when nothing changes),
  *   sendVoice, sendDocument (multipart, attach:// references), sendChatAction, setMyCommands are recorded
  *   with their parameters and uploaded bytes; limits (4096 text, 1024 caption) are enforced.
+ * - allowed_updates (getUpdates, setWebhook) is kept until changed, as on Telegram: updates of other
+ *   types are not delivered but dropped (the default lets every type through).
  * - Inline keyboards (reply_markup on sendMessage, callback_data 1-64 bytes) are kept with the message;
  *   `pressButton` sends the callback_query update a client sends when a user presses one, and
  *   answerCallbackQuery accepts each query id once, as Telegram does.
@@ -137,7 +139,12 @@ export interface FakeState {
   downloadLimitBytes: () => number;
   addFile(data: Buffer, ext?: string): StoredFile;
   getUpdates(params: Record<string, unknown>, res: ServerResponse): void;
-  setWebhook(url: string | undefined, secretToken?: string, dropPending?: boolean): void;
+  setWebhook(
+    url: string | undefined,
+    secretToken?: string,
+    dropPending?: boolean,
+    allowedUpdates?: unknown,
+  ): void;
 }
 
 export async function startFakeTelegramServer(
@@ -190,6 +197,7 @@ export async function startFakeTelegramServer(
           "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
         );
       const offset = Number(params.offset ?? 0);
+      allow(params.allowed_updates);
       confirmBelow(offset);
       // only one poll at a time per bot, like Telegram: the newer one wins
       for (const p of pollers.splice(0))
@@ -216,13 +224,24 @@ export async function startFakeTelegramServer(
         pollers = pollers.filter((p) => p !== poller);
       });
     },
-    setWebhook(url, secretToken, dropPending) {
+    setWebhook(url, secretToken, dropPending, allowedUpdates) {
+      allow(allowedUpdates);
       state.webhook = url ? { url, ...(secretToken ? { secretToken } : {}) } : undefined;
       if (dropPending) updates = [];
       for (const p of pollers.splice(0)) deliver(p.res, p.offset, p.limit);
       void pushToWebhook();
     },
   };
+
+  /** Update types the bot asked for (undefined: all); updates of other types are dropped, as Telegram does. */
+  let allowedTypes: string[] | undefined;
+  const allow = (list: unknown) => {
+    if (!Array.isArray(list)) return;
+    allowedTypes = list.length ? list.map(String) : undefined;
+    if (allowedTypes) updates = updates.filter(isAllowed);
+  };
+  const isAllowed = (u: TgUpdate) =>
+    !allowedTypes || Object.keys(u).some((k) => k !== 'update_id' && allowedTypes!.includes(k));
 
   const confirmBelow = (offset: number) => {
     if (offset <= 0) return;
@@ -339,7 +358,7 @@ export async function startFakeTelegramServer(
       calls.filter((c) => c.status === 200 && (method ? c.method === method : c.method.startsWith('send'))),
     pushUpdate(update) {
       const u = { ...update, update_id: ++nextUpdateId } as TgUpdate;
-      updates.push(u);
+      if (isAllowed(u)) updates.push(u);
       onNewUpdate();
       return u.update_id;
     },
@@ -427,6 +446,7 @@ export async function startFakeTelegramServer(
       confirmed = new Map();
       delivered = [];
       failures = new Map();
+      allowedTypes = undefined;
       state.files.clear();
       state.filesByPath.clear();
       state.commands = [];
