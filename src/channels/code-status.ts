@@ -12,7 +12,7 @@
 import type { CodeRunStatus, CodeStatusTarget } from '../agent/code-handler.js';
 import type { AgentProgress } from '../agent/types.js';
 import type { Logger } from '../observability/logger.js';
-import { sendWithRetry } from './delivery.js';
+import { statusMessage } from './status-message.js';
 import type { ChannelAdapter } from './types.js';
 
 export const STATUS_PREFIX = 'Coding task: ';
@@ -50,85 +50,25 @@ export interface CodeStatusOptions {
   editIntervalMs: number;
 }
 
-const NO_STATUS: CodeRunStatus = { progress: () => undefined, finish: async () => undefined };
-
 export function codeStatusReporter(
   adapter: (name: string) => ChannelAdapter | undefined,
   options: CodeStatusOptions,
 ): (s: CodeStatusTarget) => CodeRunStatus {
   return ({ target, once, signal }) => {
-    const channel = adapter(target.channel);
-    if (!channel?.sendEditableText || !channel.editText) return NO_STATUS;
-    const log = options.logger.child({ channel: target.channel, chatId: target.chatId });
-    const send = channel.sendEditableText.bind(channel);
-    const edit = channel.editText.bind(channel);
-    // a failed edit is not worth holding the run: a few tries, short waits
-    const final = { logger: log, attempts: 3, maxRateLimitWaitMs: 10_000 };
-    const retry = { ...final, signal };
-
-    const messageId: Promise<string | undefined> = once('status:message', () =>
-      sendWithRetry(() => send(target, STATUS_STARTING), retry),
-    ).catch((err: unknown) => {
-      log.warn({ err: String(err) }, 'could not send the coding status message');
-      return undefined;
+    // the throttled, retried edit loop is the one every chat status message uses
+    const status = statusMessage(adapter(target.channel), {
+      target,
+      initial: STATUS_STARTING,
+      once,
+      signal,
+      logger: options.logger,
+      editIntervalMs: options.editIntervalMs,
+      step: 'status:message',
     });
-    let shown = STATUS_STARTING;
-    let latest = STATUS_STARTING;
-    let lastEditAt = 0;
-    let inFlight: Promise<void> | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let finished = false;
-
-    const editNow = (): Promise<void> => {
-      const text = latest;
-      const done = (async () => {
-        const id = await messageId;
-        if (!id || text === shown) return;
-        await sendWithRetry(() => edit(target, id, text), retry);
-        shown = text;
-      })()
-        .catch((err: unknown) => log.warn({ err: String(err) }, 'could not edit the coding status message'))
-        .finally(() => {
-          lastEditAt = Date.now();
-          inFlight = undefined;
-          if (!finished && latest !== shown) schedule();
-        });
-      inFlight = done;
-      return done;
-    };
-
-    const schedule = () => {
-      if (inFlight || timer || finished) return;
-      const wait = lastEditAt + options.editIntervalMs - Date.now();
-      if (wait <= 0) void editNow();
-      else {
-        timer = setTimeout(() => {
-          timer = undefined;
-          if (!finished) void editNow();
-        }, wait);
-        timer.unref();
-      }
-    };
-
     return {
-      progress(p) {
-        if (finished) return;
-        latest = stepLine(p);
-        schedule();
-      },
-      async finish(outcome) {
-        finished = true;
-        if (timer) clearTimeout(timer);
-        timer = undefined;
-        latest = finalLine(outcome);
-        await inFlight;
-        // the final state goes out even if the task was cancelled meanwhile: it says so
-        const id = await messageId;
-        if (!id || latest === shown) return;
-        await sendWithRetry(() => edit(target, id, latest), final)
-          .then(() => (shown = latest))
-          .catch((err: unknown) => log.warn({ err: String(err) }, 'could not show the final coding status'));
-      },
+      progress: (p) => status.update(stepLine(p)),
+      // the final state goes out even if the task was cancelled meanwhile: it says so
+      finish: (outcome) => status.finish(finalLine(outcome)),
     };
   };
 }

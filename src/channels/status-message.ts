@@ -4,7 +4,7 @@
  * per `editIntervalMs`, always the latest line, and the final line always, once the edit before it landed.
  * The message id is a recorded step (`once`): a retried task edits the same message instead of sending a
  * second one; an edit that changes nothing is skipped. Nothing here throws: a status line is not worth
- * failing the task for. (The coding run's status, code-status.ts, is the same loop with its own lines.)
+ * failing the task for. The coding run's status (code-status.ts) and a plan's (plan-delivery.ts) use it.
  */
 import type { Logger } from '../observability/logger.js';
 import { sendWithRetry } from './delivery.js';
