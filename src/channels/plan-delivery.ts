@@ -6,13 +6,16 @@
  *     (where the channel has buttons; `/go` always works);
  *   - otherwise: the short summary as a voice note when the request was spoken, the answer as text, and
  *     each file as a document.
- * Every part is a recorded step (`once`), so a retried root sends nothing twice. A root without a chat
- * (the API, the CLI) runs as the planner alone.
+ * Every part is a recorded step (`once`), so a retried root sends nothing twice. The outcome is also kept
+ * in the chat's conversation (the plan shown, or the answer; for `/plan` the request too), so the next
+ * turn's model knows what the plan did and the web page's history shows it. A root without a chat (the
+ * API, the CLI) runs as the planner alone.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import type { PlanProgressData, PlanRunPayload, PlanRunResult, SubtaskFile } from '../planner/contract.js';
+import type { ChatMessage } from '../providers/types.js';
 import type { HandlerContext, TaskHandler } from '../tasks/handlers.js';
 import { CancelledError, toJuneError } from '../util/errors.js';
 import type { SpeakSummary } from './code-reply.js';
@@ -21,6 +24,7 @@ import { deliverReply, sendWithRetry, type DeliveryOptions } from './delivery.js
 import { APPROVE_DATA_PREFIX, planReplyTarget } from './plan-tasks.js';
 import { planFinalLine, PlanStatusLine, PLAN_STATUS_STARTING } from './plan-status.js';
 import { statusMessage } from './status-message.js';
+import type { ConversationStore } from './store/conversations.js';
 import type { ChannelAdapter, ReplyTarget, VoiceNote } from './types.js';
 
 export const APPROVE_BUTTON_LABEL = 'Run the plan';
@@ -33,6 +37,8 @@ export interface PlanDeliveryDeps {
   speak?: SpeakSummary;
   /** Least time between two edits of the status message. */
   editIntervalMs: number;
+  /** Where the outcome is kept (the chat's conversation); absent: not kept. */
+  conversations?: Pick<ConversationStore, 'appendMessages'>;
 }
 
 /** The plan as the user sees it before approving: numbered subtasks with their capability and needs. */
@@ -54,6 +60,27 @@ export function planApprovalText(
     ...lines,
     `That is ${size}. Shall I run it? Press "${APPROVE_BUTTON_LABEL}" or send /go.`,
   ].join('\n');
+}
+
+/**
+ * What the conversation keeps of a plan: the `/plan` request as the user's message (a plan the chat model
+ * started is already in its turn; an approved run's request is under the plan it approved) and the plan
+ * shown for approval, or the answer, as the assistant's.
+ */
+export function planConversationMessages(
+  payload: PlanRunPayload,
+  result: PlanRunResult,
+  cost?: PlanProgressData['cost'],
+): ChatMessage[] {
+  const asked = payload.forcePlan && !payload.approvedFrom;
+  const answer =
+    result.status === 'awaiting-approval' && result.plan
+      ? planApprovalText(result.plan, cost)
+      : result.answer?.trim() || planFinalLine(result);
+  return [
+    ...(asked ? [{ role: 'user' as const, content: `/plan ${payload.request}` }] : []),
+    { role: 'assistant', content: answer },
+  ];
 }
 
 const MIME: Record<string, string> = {
@@ -133,6 +160,17 @@ export function wrapPlanRunHandler(
     }
     await status.finish(planFinalLine(result));
     if (channel) await deliverPlanResult(channel, target, ctx, result, cost, deps, opts);
+    if (deps.conversations) {
+      const conversations = deps.conversations;
+      await ctx.once('plan:conversation', async () => {
+        conversations.appendMessages(
+          { channel: target.channel, chatId: target.chatId, userId: target.userId },
+          ctx.task.id,
+          planConversationMessages(ctx.task.payload, result, cost),
+        );
+        return true;
+      });
+    }
     return result;
   };
 }

@@ -165,6 +165,7 @@ export async function startChannelRuntime(options: ChannelRuntimeOptions): Promi
       logger,
       speak,
       editIntervalMs: config.agentStatusEditMs,
+      conversations,
     }) as H;
 
   const receive = (options.receive ?? true) && gateway !== undefined;

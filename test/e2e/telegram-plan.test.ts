@@ -248,6 +248,18 @@ describe('plans on Telegram', () => {
     );
     expect(done.result?.status).toBe('completed');
     await tg.waitFor(() => texts(adaChat.id).includes(done.result!.answer.trim()), 'the answer');
+    // the conversation keeps the request, the plan shown and the answer, for the next turn's model
+    const ref = { channel: 'telegram', chatId: String(adaChat.id), userId: String(ada.id) };
+    // (kept once the answer has gone out: wait for it)
+    const history = await eventually(async () => {
+      const h = june!.runtime.conversations.history(ref, 100_000, 50);
+      return h.length >= 3 ? h : undefined;
+    }, 'the conversation to keep the answer');
+    expect(history.map((m) => [m.role, m.content.split('\n')[0]])).toEqual([
+      ['user', '/plan compare my two notes'],
+      ['assistant', 'Here is my plan for: Compare two notes'],
+      ['assistant', done.result!.answer.trim().split('\n')[0]],
+    ]);
   });
 
   it('a voice note whose turn calls plan_task gets the plan summary back as a voice note', async () => {
