@@ -91,7 +91,7 @@ async function harness(
   const metrics = new Registry();
   const deps = { queue, config, logger, llm: model, metrics: plannerMetrics(metrics), pollMs: 200 };
   const registry = new HandlerRegistry();
-  registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, createPlanRunHandler(deps));
+  registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, createPlanRunHandler(deps), { waitsForTasks: true });
   const kinds = await registerPlanSubtaskHandlers(registry, deps);
   if (code) expect(kinds).toContain('plan.code');
   if (browse) registerBrowseHandler(registry, { config, logger, model: async () => model, queue });

@@ -104,7 +104,9 @@ export async function startJune(options: StartJuneOptions): Promise<JuneUnderTes
   });
   if (options.plan) {
     const deps = { queue, config, logger, metrics: false as const, pollMs: 200 };
-    registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, runtime.wrapPlanRun(createPlanRunHandler(deps)));
+    registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, runtime.wrapPlanRun(createPlanRunHandler(deps)), {
+      waitsForTasks: true,
+    });
     await registerPlanSubtaskHandlers(registry, deps);
   }
   if (options.code) {

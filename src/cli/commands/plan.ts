@@ -27,6 +27,8 @@ export async function addPlanCapability(
       PLAN_RUN_KIND,
       PLAN_RUN_CAPABILITY,
       o.runtime.wrapPlanRun(createPlanRunHandler({ queue, config, logger })),
+      // a root waits for its subtasks while holding its slot: the pool keeps a slot free for them
+      { waitsForTasks: true },
     );
   if (caps.includes('chat') || caps.includes('code'))
     await registerPlanSubtaskHandlers(handlers, { queue, config, logger });

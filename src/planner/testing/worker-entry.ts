@@ -43,7 +43,7 @@ const queue = await openSqliteQueue({
 });
 const deps = { queue, config, logger, metrics: false as const, pollMs: 200 };
 const registry = new HandlerRegistry();
-registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, createPlanRunHandler(deps));
+registry.register(PLAN_RUN_KIND, PLAN_RUN_CAPABILITY, createPlanRunHandler(deps), { waitsForTasks: true });
 await registerPlanSubtaskHandlers(registry, deps);
 registry.unregister('plan.code'); // the crash tests need chat subtasks only
 await startWorkers({
