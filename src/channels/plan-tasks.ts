@@ -100,7 +100,7 @@ const awaiting = (t: Task) =>
   t.state === 'completed' && (t.result as PlanRunResult | undefined)?.status === 'awaiting-approval';
 
 /** The plan.run that ran the approval of `oldId`, if any. */
-async function approvalOf(queue: TaskQueue, oldId: string): Promise<Task | undefined> {
+export async function approvalOf(queue: TaskQueue, oldId: string): Promise<Task | undefined> {
   const all = await planTasks(queue, ['queued', 'active', 'retrying', 'completed', 'dead', 'cancelled']);
   return all.find((t) => (t.payload as PlanRunPayload | undefined)?.approvedFrom === oldId);
 }

@@ -227,6 +227,15 @@ export const ConversationTurn = z.object({
     .describe(
       'The turn is a coding run (/code, or delegated by the chat model): follow or show it with these',
     ),
+  plan: z
+    .object({
+      state: z.enum(TASK_STATES).describe("The plan root's task state now"),
+      links: z
+        .record(z.string(), z.string())
+        .describe('As GET /v1/plans/:id answers: self, events, tree, approve, cancel'),
+    })
+    .optional()
+    .describe('The turn is a plan (/plan, or started by the chat model): show it with GET links.self'),
 });
 export const ConversationMessages = z.object({
   id: z.string(),

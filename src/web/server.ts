@@ -32,7 +32,8 @@ import { messageRoutes } from './routes/messages.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskRoutes } from './routes/tasks.js';
 import { taskTreeRoutes } from './routes/task-tree.js';
-import { planTree } from '../planner/index.js';
+import { planRoutes } from './routes/plans.js';
+import { cancelTree, planTree } from '../planner/index.js';
 import { OpenApiDocument } from './schemas.js';
 import { SseHub } from './sse.js';
 import { registerStatic } from './static.js';
@@ -152,6 +153,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     ...audioRoutes(deps),
     ...conversationRoutes(deps),
     ...codeRoutes(deps),
+    ...planRoutes(deps, cancelTree),
     ...adminRoutes(deps),
     ...evalRoutes(deps),
   ];

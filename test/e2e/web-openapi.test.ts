@@ -110,6 +110,11 @@ describe('/openapi.json', () => {
         'GET /v1/code/{id}/steps',
         'GET /v1/code/{id}/diff',
         'POST /v1/code/{id}/cancel',
+        'GET /v1/plans',
+        'GET /v1/plans/{id}',
+        'POST /v1/plans/{id}/approve',
+        'POST /v1/plans/{id}/cancel',
+        'GET /v1/plans/{id}/files/{index}',
         'POST /v1/evals',
         'GET /v1/evals',
         'GET /v1/evals/{id}',
@@ -170,6 +175,23 @@ describe('/openapi.json', () => {
     // a voice turn is no plan: its tree is not found (plans' trees: web-plan.test.ts)
     const tree = await check('get', '/v1/tasks/{id}/tree', { url: `/v1/tasks/${voiceTaskId}/tree` });
     expect(tree.status).toBe(404);
+    // nor a plan of the chat (plans in the chat: web-plan-chat.test.ts)
+    const plans = await check('get', '/v1/plans', { url: '/v1/plans?conversation=x-1' });
+    expect(plans).toEqual({ status: 200, body: { plans: [] } });
+    expect((await check('get', '/v1/plans/{id}', { url: `/v1/plans/${voiceTaskId}` })).status).toBe(404);
+    for (const action of ['approve', 'cancel'])
+      expect(
+        (
+          await check('post', `/v1/plans/{id}/${action}`, {
+            url: `/v1/plans/${voiceTaskId}/${action}`,
+            body: {},
+          })
+        ).status,
+      ).toBe(404);
+    const file = await check('get', '/v1/plans/{id}/files/{index}', {
+      url: `/v1/plans/${voiceTaskId}/files/0`,
+    });
+    expect(file.status).toBe(404);
     expect((await check('get', '/v1/audio/{id}', { url: `/v1/audio/${voiceTaskId}` })).status).toBe(200);
     expect((await check('get', '/v1/audio/{id}', { url: '/v1/audio/voice-missing' })).status).toBe(404);
     await check('get', '/v1/conversations');

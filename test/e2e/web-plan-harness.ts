@@ -48,7 +48,11 @@ export interface PlanningJune {
 export const asksForPlan = (b: RecordedBody) =>
   b.tools?.some((t) => t.function.name === 'make_plan') === true;
 
-export async function startPlanningJune(overrides: Record<string, unknown> = {}): Promise<PlanningJune> {
+export async function startPlanningJune(
+  overrides: Record<string, unknown> = {},
+  /** The workers' capabilities (add 'code' with `sandbox: 'bubblewrap'` for code subtasks). */
+  capabilities: string[] = ['chat', PLAN_RUN_CAPABILITY],
+): Promise<PlanningJune> {
   const dir = await makeTempDir('june-web-plan-');
   const llm = await startFakeOpenAiServer();
   const config = loadConfig({
@@ -82,7 +86,7 @@ export async function startPlanningJune(overrides: Record<string, unknown> = {})
     registry,
     logger,
     metrics: false,
-    capabilities: ['chat', PLAN_RUN_CAPABILITY],
+    capabilities,
     concurrency: 4,
     idlePollMs: 200,
     drainTimeoutMs: 5000,

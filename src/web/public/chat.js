@@ -3,12 +3,15 @@
 // that follows its task's events: the transcript, the answer sentence by sentence (rendered as sanitised
 // Markdown), then the final text, the stage timings and the voice reply. The chosen chat's earlier turns
 // are loaded from the server. A message that cannot reach June is kept (text or recording) and sent again,
-// with the same Idempotency-Key, once June answers again; a failed answer gets a Retry button.
+// with the same Idempotency-Key, once June answers again; a failed answer gets a Retry button. A plan
+// the conversation started (`/plan TASK`, or the model starting one) is shown as a bubble of its own
+// (plan.js), found after each turn and after loading the chat.
 
 import { api, ApiError, audioUrl, follow, speechUrl, UNREACHABLE } from './api.js';
 import { codeTask, showCodeRun, startCodeRun } from './code.js';
 import { setupConversations } from './conversations.js';
 import { markdownReady, renderMarkdown } from './markdown.js';
+import { showPlan } from './plan.js';
 import { extensionFor, holdToTalk } from './recorder.js';
 import { canStream, sentencePlayer, unlockAudio } from './speaker.js';
 import { formatMs, timingsChart } from './timings.js';
@@ -65,6 +68,40 @@ export function setupChat({ settings, isAdmin }) {
   const announce = document.getElementById('announce');
   const level = document.getElementById('mic-level');
   let shown = 0; // bumped on every switch of chat, so late answers of the old one stay off screen
+  let knownPlans = new Set(); // plans of the chat on screen, or left off on purpose (earlier, finished)
+
+  function addPlan(id, links, user) {
+    knownPlans.add(id);
+    empty.hidden = true;
+    const li = showPlan(turns, {
+      id,
+      links,
+      user,
+      onApproved: (runId, runLinks) => addPlan(runId, runLinks),
+    });
+    li.scrollIntoView({ block: 'end' });
+  }
+
+  /**
+   * Shows the plans of this chat not on screen yet: after a turn, any new one (the turn started it); after
+   * loading the chat, those still running (a finished one is in the history, or was before a reset).
+   */
+  async function findPlans({ unfinishedOnly = false } = {}) {
+    const view = shown;
+    const name = conversations.current();
+    let list;
+    try {
+      list = await api(`/v1/plans?conversation=${encodeURIComponent(name)}`);
+    } catch {
+      return;
+    }
+    if (view !== shown) return;
+    for (const p of list.plans) {
+      if (knownPlans.has(p.id)) continue;
+      if (unfinishedOnly && ['completed', 'dead', 'cancelled'].includes(p.state)) knownPlans.add(p.id);
+      else addPlan(p.id, p.links);
+    }
+  }
 
   function addTurn(userText) {
     empty.hidden = true;
@@ -251,6 +288,7 @@ export function setupChat({ settings, isAdmin }) {
           readAloud(turn);
           announce.textContent = turn.text.textContent;
           void conversations.refresh();
+          void findPlans(); // the model may have started a plan in this turn
           break;
         }
         case 'dead':
@@ -326,6 +364,7 @@ export function setupChat({ settings, isAdmin }) {
           // a chat command (/new, /voice always, …) answered at once
           showText(turn, res.reply);
           turn.status.textContent = '';
+          void findPlans(); // /plan TASK answers at once, and its plan follows
           return;
         }
         turn.status.textContent = 'Waiting for a worker…';
@@ -431,6 +470,11 @@ export function setupChat({ settings, isAdmin }) {
       showCodeRun(turns, t);
       return;
     }
+    // a plan is shown from the plan itself: its status, the plan, approval, the answer and files
+    if (t.plan && t.taskId) {
+      addPlan(t.taskId, t.plan.links, t.user);
+      return;
+    }
     const turn = addTurn(t.user ?? '');
     if (t.taskId) turn.li.dataset.taskId = t.taskId;
     if (t.reply !== undefined) showText(turn, t.reply);
@@ -442,6 +486,7 @@ export function setupChat({ settings, isAdmin }) {
 
   async function loadHistory(name) {
     const view = ++shown;
+    knownPlans = new Set();
     turns.replaceChildren();
     empty.hidden = false;
     let history;
@@ -449,13 +494,17 @@ export function setupChat({ settings, isAdmin }) {
       history = await api(`/v1/conversations/${encodeURIComponent(name)}/messages`);
     } catch (err) {
       // a chat with no message yet has nothing to show
-      if (err instanceof ApiError && err.code === 'not_found') turns.dataset.loaded = name;
-      else micStatus.textContent = `The earlier messages could not be loaded. ${plainError(err)}`;
+      if (err instanceof ApiError && err.code === 'not_found') {
+        await findPlans({ unfinishedOnly: true });
+        if (view === shown) turns.dataset.loaded = name;
+      } else micStatus.textContent = `The earlier messages could not be loaded. ${plainError(err)}`;
       return;
     }
     await markdownReady();
     if (view !== shown) return;
     for (const t of history.turns) showStored(t);
+    await findPlans({ unfinishedOnly: true });
+    if (view !== shown) return;
     turns.lastElementChild?.scrollIntoView({ block: 'end' });
     turns.dataset.loaded = name;
   }

@@ -5,7 +5,7 @@
  * generated name), and an untitled conversation is called by the start of its first message until the page
  * asks for a title from the model (POST …/title, after the first answer; a title the user gave wins).
  * A coding run kept in a conversation (its request, its outcome) is a turn with `code` set, so the page
- * can show the run again after a reload.
+ * can show the run again after a reload; a plan's turn has `plan` set, for the same reason.
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -21,6 +21,8 @@ import { askTitle } from '../../channels/conversation-title.js';
 import { defineRoute, type AnyRoute } from '../api-route.js';
 import type { Caller } from '../auth.js';
 import { codeLinks } from '../code-view.js';
+import { PLAN_RUN_KIND } from '../../planner/contract.js';
+import { planLinks } from './plans.js';
 import type { WebDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import {
@@ -109,6 +111,11 @@ export function conversationRoutes(deps: WebDeps): AnyRoute[] {
     for (const [taskId, turn] of byTask) {
       const task = (await deps.queue.get(taskId).catch(() => undefined))?.task;
       if (!task || !canSee(caller, task)) continue;
+      if (task.kind === PLAN_RUN_KIND) {
+        // a plan: the page shows it again from the plan's own view (status, plan, approval, answer, files)
+        turn.plan = { state: task.state, links: planLinks(taskId) };
+        continue;
+      }
       if (task.kind === CODE_TASK_KIND) {
         // a coding run: the page shows it again from the run itself (steps, answer, the changes)
         const request = (task.payload as Partial<CodeTaskPayload> | undefined)?.task;
