@@ -5,13 +5,15 @@
  * its bubble shows the numbered plan and "Run the plan"; pressing it starts the run, whose bubble shows
  * the live status line ("Plan: 2 of 3 done: …", the last subtask's reply held back), then the answer. After
  * a reload both show again. A plan the chat model starts in an ordinary turn (plan_task) gets its bubble
- * too, and its Cancel button stops it. Screenshots go to test-results/screenshots/.
+ * too, and its Cancel button stops it. A code subtask's file (real bubblewrap) is a download link under the
+ * answer. Screenshots go to test-results/screenshots/.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBTASK_SYSTEM_PROMPT } from '../../src/planner/model.js';
+import { checkBubblewrap } from '../../src/sandbox/factory.js';
 import { nativeCalls, textOnly } from '../helpers/fake-agent-scripts.js';
 import type { RecordedBody } from '../helpers/fake-openai-server.js';
 import { gate, heldUntil } from './web-code-harness.js';
@@ -20,6 +22,7 @@ import { startPlanningJune, type PlanningJune } from './web-plan-harness.js';
 const TOKEN = 'page-plan-chat-token';
 const SHOTS = path.resolve('test-results/screenshots');
 
+const bwrap = await checkBubblewrap();
 let june: PlanningJune;
 let browser: Browser;
 
@@ -47,7 +50,10 @@ const subtaskAsking = (text: string) => (b: RecordedBody) =>
   b.messages?.[0]?.content === SUBTASK_SYSTEM_PROMPT && String(b.messages?.[1]?.content ?? '').includes(text);
 
 beforeAll(async () => {
-  june = await startPlanningJune({ apiTokens: [TOKEN], planApprovalSubtasks: 2 });
+  june = await startPlanningJune(
+    { apiTokens: [TOKEN], planApprovalSubtasks: 2, ...(bwrap.ok ? { sandbox: 'bubblewrap' } : {}) },
+    bwrap.ok ? ['chat', 'plan', 'code'] : ['chat', 'plan'],
+  );
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -152,5 +158,28 @@ describe('a plan in the chat view', () => {
       .toBe('cancelled');
     expect(await plan.locator('.plan-status').textContent()).toBe('Plan: cancelled.');
     never.open();
+  });
+
+  it.skipIf(!bwrap.ok)("offers a code subtask's file as a download under the answer", async () => {
+    june.scriptPlan({
+      goal: 'Script',
+      subtasks: [{ id: 'code', capability: 'code', instructions: 'Write hi.sh that prints hi', needs: [] }],
+    });
+    const isAgent = (b: RecordedBody) => b.tools?.some((t) => t.function.name === 'write_file') === true;
+    june.llm.enqueueWhen(
+      isAgent,
+      nativeCalls([{ name: 'write_file', args: { path: 'hi.sh', content: 'echo hi\n' } }]),
+      nativeCalls([{ name: 'finish', args: { summary: 'wrote hi.sh, it prints hi' } }]),
+    );
+    const page = await newPage('files');
+    await type(page, '/plan write me a script that says hi');
+    const plan = page.locator('#turns > li.plan-turn').last();
+    const link = plan.locator('a.plan-file');
+    await link.waitFor({ timeout: 90_000 });
+    expect(await link.textContent()).toBe('hi.sh');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('hi.sh');
+    const file = await download.path();
+    expect(await fs.readFile(file, 'utf8')).toBe('echo hi\n');
   });
 });
