@@ -286,6 +286,32 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     );
   });
 
+  it('follows redirects within the same limits, and no further than five', async () => {
+    const { handler } = setup({
+      browseMaxPageBytes: 256 * 1024,
+      browseBlockedHosts: ['localhost'],
+      browsePageTimeoutMs: 15_000,
+    });
+    llm.enqueue(
+      open(`${site.origin}/go?to=/otters`),
+      open(`${site.origin}/go?to=/huge`),
+      open(`${site.origin}/go?to=${encodeURIComponent(`${site.localhostOrigin}/otters`)}`),
+      open(`${site.origin}/loop`),
+      finish('Done.'),
+    );
+    const before = site.requests.length;
+    await run(handler);
+    const [moved, huge, blocked, loop] = observations();
+    expect(moved).toContain(`URL: ${site.origin}/otters`);
+    expect(moved).toContain(OTTER_FACT);
+    expect(huge).toMatch(
+      /redirected to .*\/huge, which failed: the page is larger than the limit of 262144 bytes/,
+    );
+    expect(blocked).toMatch(/blocked: the host localhost is on the blocklist/);
+    expect(loop).toMatch(/redirected more than 5 times/);
+    expect(site.requests.slice(before).some((r) => r.host.startsWith('localhost'))).toBe(false);
+  });
+
   it('opens no more pages than the per-task limit', async () => {
     const { handler } = setup({ browseMaxPages: 2 });
     llm.enqueue(

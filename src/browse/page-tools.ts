@@ -36,6 +36,8 @@ export interface ToolState {
   files: { name: string; path: string }[];
   notes: string[];
   links: { text: string; url: string }[];
+  /** A page is loaded and may be read (false before the first and after one that failed). */
+  open?: boolean;
   signal?: AbortSignal;
 }
 
@@ -182,17 +184,66 @@ async function navigate(state: ToolState, url: string): Promise<string> {
       `I did not open ${url.slice(0, 200)}: this task may open at most ${state.maxPages} pages (JUNE_BROWSE_MAX_PAGES).`,
     );
   state.pages++;
-  const { page, guard } = state.tp;
+  const { guard } = state.tp;
   const before = guard.blocked.length;
+  guard.redirect = undefined;
   try {
-    await page.goto(verdict.url.href, { waitUntil: 'domcontentloaded', timeout: state.pageTimeoutMs });
+    await go(state, verdict.url.href);
   } catch (err) {
     const why = guard.blocked.slice(before).at(-1)?.reason ?? loadError(err, state.pageTimeoutMs);
-    await page.goto('about:blank').catch(() => undefined);
+    state.open = false;
     state.links = [];
     return refuse(state, `I could not open ${url.slice(0, 200)}: ${why}.`);
   }
+  const redirected = await followRedirects(state);
+  if (redirected) return refuse(state, `I could not open ${url.slice(0, 200)}: ${redirected}.`);
   return readPage(state, before);
+}
+
+/**
+ * A navigation of the task's page. Chromium commits the error page of a failed navigation a little after
+ * Playwright reports the failure, and that commit can interrupt the next navigation: it is tried again
+ * (three times at most) once the page has settled.
+ */
+async function go(state: ToolState, url: string): Promise<void> {
+  const { page } = state.tp;
+  const options = { waitUntil: 'domcontentloaded' as const, timeout: state.pageTimeoutMs };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url, options);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !/is interrupted by another navigation/.test((err as Error).message ?? ''))
+        throw err;
+      // let the navigation that came in between finish first
+      await page.waitForLoadState('domcontentloaded', { timeout: 5000 }).catch(() => undefined);
+    }
+  }
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * Follows the main document's redirects as navigations of their own (see PageGuard.redirect); answers why
+ * it stopped short, or undefined once a page has loaded.
+ */
+async function followRedirects(state: ToolState): Promise<string | undefined> {
+  const { guard } = state.tp;
+  for (let hops = 0; guard.redirect !== undefined; hops++) {
+    const target = guard.redirect;
+    guard.redirect = undefined;
+    if (hops >= MAX_REDIRECTS) return `it redirected more than ${MAX_REDIRECTS} times`;
+    const before = guard.blocked.length;
+    try {
+      await go(state, target);
+    } catch (err) {
+      const why = guard.blocked.slice(before).at(-1)?.reason ?? loadError(err, state.pageTimeoutMs);
+      state.open = false;
+      state.links = [];
+      return `it redirected to ${target.slice(0, 200)}, which failed: ${why}`;
+    }
+  }
+  return undefined;
 }
 
 function loadError(err: unknown, timeoutMs: number): string {
@@ -264,11 +315,12 @@ async function readPage(state: ToolState, blockedBefore: number): Promise<string
   const { page, guard } = state.tp;
   const url = page.url();
   const here = checkUrl(url, state.policy);
-  if (!here.ok && url !== 'about:blank') {
-    await page.goto('about:blank').catch(() => undefined);
+  if (!here.ok) {
+    state.open = false;
     state.links = [];
     return refuse(state, `The page went to a place I may not read: ${here.reason}.`);
   }
+  state.open = true;
   const extracted = (await bounded(state, page.evaluate(extractScript()))) as {
     title: string;
     text: string;
@@ -289,6 +341,10 @@ async function readPage(state: ToolState, blockedBefore: number): Promise<string
 }
 
 async function collectLinks(state: ToolState): Promise<void> {
+  if (!state.open) {
+    state.links = [];
+    return;
+  }
   const all = await bounded(
     state,
     state.tp.page.$$eval('a[href]', (as) =>
@@ -337,7 +393,7 @@ async function locateField(page: Page, field: string) {
 
 async function fillForm(state: ToolState, args: z.infer<typeof schemas.fill_form>): Promise<string> {
   const { page, guard } = state.tp;
-  if (page.url() === 'about:blank') return 'there is no page open: open the page with the form first';
+  if (!state.open) return 'there is no page open: open the page with the form first';
   const done: string[] = [];
   let last: Awaited<ReturnType<typeof locateField>>;
   for (const { field, value } of args.fields) {
@@ -364,6 +420,7 @@ async function fillForm(state: ToolState, args: z.infer<typeof schemas.fill_form
     );
   state.pages++;
   const before = guard.blocked.length;
+  guard.redirect = undefined;
   const navigated = page
     .waitForEvent('framenavigated', {
       predicate: (f) => f === page.mainFrame(),
@@ -387,10 +444,13 @@ async function fillForm(state: ToolState, args: z.infer<typeof schemas.fill_form
     } catch (err) {
       return refuse(state, `The form's answer did not load: ${loadError(err, state.pageTimeoutMs)}.`);
     }
+    const redirected = await followRedirects(state);
+    if (redirected) return refuse(state, `The form's answer could not be opened: ${redirected}.`);
   }
   if (/^chrome-error:/.test(page.url())) {
     const why = guard.blocked.slice(before).at(-1)?.reason ?? 'it failed to load';
-    await page.goto('about:blank').catch(() => undefined);
+    state.open = false;
+    state.links = [];
     return refuse(state, `The form's answer could not be opened: ${why}.`);
   }
   return `Submitted the form (${done.join(', ')}).\n${await readPage(state, before)}`;
@@ -398,7 +458,7 @@ async function fillForm(state: ToolState, args: z.infer<typeof schemas.fill_form
 
 async function screenshot(state: ToolState, fullPage: boolean): Promise<string> {
   const { page } = state.tp;
-  if (page.url() === 'about:blank') return 'there is no page open to take a screenshot of';
+  if (!state.open) return 'there is no page open to take a screenshot of';
   fs.mkdirSync(state.dir, { recursive: true });
   const name = `${state.filePrefix}-${state.files.length + 1}.png`;
   const file = path.join(state.dir, name);

@@ -6,8 +6,9 @@
  * its last context closes, so an idle worker keeps no Chromium running.
  *
  * Every request of a tree's pages goes through `route`: the URL policy decides (policy.ts); a document
- * (a page or a frame) is fetched here, in Node, so its size and time are bounded while it streams, and a
- * redirect's target is checked before Chromium follows it; other requests continue in Chromium once their
+ * (a page or a frame) is fetched here, in Node, so its size and time are bounded while it streams; a
+ * redirect's target is checked first, and the main document's redirect is then followed by the tools as a
+ * new navigation (so the target is fetched here too), a frame's by Chromium; other requests continue in Chromium once their
  * URL is allowed. Downloads, service workers and WebSockets are refused. What was refused is recorded in
  * the page's guard for the tools to tell the model.
  */
@@ -24,6 +25,11 @@ export interface BrowseLimits {
 /** What a page's requests were refused, newest last. */
 export interface PageGuard {
   blocked: { url: string; reason: string }[];
+  /**
+   * Where the page's main document redirected to, not yet followed: the tools follow it with a new
+   * navigation (`followRedirects`), so that the target is fetched here, within the limits, too.
+   */
+  redirect?: string;
 }
 
 export interface TreePage {
@@ -64,6 +70,8 @@ const HOP_HEADERS = new Set([
   'accept-encoding',
 ]);
 const KEEP_CLOSED = 1000;
+/** A start that takes longer than this (a loaded machine) is given up and tried once more. */
+const LAUNCH_TIMEOUT_MS = 60_000;
 
 export class BrowserPool {
   private browser: Browser | undefined;
@@ -190,17 +198,20 @@ export class BrowserPool {
       const launch = (sandbox: boolean) =>
         chromium.launch({
           executablePath: this.options.chromiumPath,
+          timeout: LAUNCH_TIMEOUT_MS,
           // Chromium's own sandbox, except as root, where Chromium refuses to start with it
           chromiumSandbox: sandbox,
           args: ['--headless', '--disable-gpu', '--disable-background-networking'],
         });
       const sandbox = process.getuid?.() !== 0;
       const browser = await launch(sandbox).catch((err: unknown) => {
-        if (!sandbox) throw err;
-        this.options.logger?.warn(
-          { err: (err as Error).message.split('\n')[0] },
-          "Chromium's sandbox could not start (no user namespaces?): browsing without it",
-        );
+        const first = (err as Error).message.split('\n')[0];
+        if (sandbox)
+          this.options.logger?.warn(
+            { err: first },
+            "Chromium's sandbox could not start (no user namespaces?): browsing without it",
+          );
+        else this.options.logger?.warn({ err: first }, 'Chromium did not start; trying once more');
         return launch(false);
       });
       browser.on('disconnected', () => {
@@ -215,14 +226,14 @@ export class BrowserPool {
       serviceWorkers: 'block',
       viewport: { width: 1280, height: 900 },
     });
-    await context.route('**/*', (route, request) => this.route(route, request));
+    await context.route('**/*', (route, request) => this.route(route, request, context));
     await context.routeWebSocket(/.*/, (ws) =>
       ws.close({ code: 1008, reason: 'WebSockets are not allowed' }),
     );
     return context;
   }
 
-  private async route(route: Route, request: Request): Promise<void> {
+  private async route(route: Route, request: Request, context: BrowserContext): Promise<void> {
     const url = request.url();
     let guard: PageGuard | undefined;
     try {
@@ -240,7 +251,7 @@ export class BrowserPool {
     if (type === 'media') return route.abort('blockedbyclient').catch(() => undefined);
     if (type !== 'document') return route.continue().catch(() => undefined);
     try {
-      await this.fetchDocument(route, request, guard);
+      await this.fetchDocument(route, request, guard, context);
     } catch {
       // the page went away while its document loaded
       await route.abort('failed').catch(() => undefined);
@@ -248,12 +259,21 @@ export class BrowserPool {
   }
 
   /** Fetches a document within the size and time limits and hands it to Chromium. */
-  private async fetchDocument(route: Route, request: Request, guard: PageGuard): Promise<void> {
+  private async fetchDocument(
+    route: Route,
+    request: Request,
+    guard: PageGuard,
+    context: BrowserContext,
+  ): Promise<void> {
     const { maxPageBytes, pageTimeoutMs, policy } = this.options.limits;
     const url = request.url();
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(await request.allHeaders()))
-      if (!HOP_HEADERS.has(k.toLowerCase()) && !k.startsWith(':')) headers[k] = v;
+    // the request's headers without its cookies (Chromium adds them later): those come from the context
+    for (const [k, v] of Object.entries(request.headers()))
+      if (!HOP_HEADERS.has(k.toLowerCase()) && !k.startsWith(':') && k.toLowerCase() !== 'cookie')
+        headers[k] = v;
+    const jar = await context.cookies(url);
+    if (jar.length) headers.cookie = jar.map((c) => `${c.name}=${c.value}`).join('; ');
     const body = request.postDataBuffer();
     let res: Response;
     const abort = new AbortController();
@@ -290,6 +310,18 @@ export class BrowserPool {
         guard.blocked.push({ url: target, reason: `a redirect was refused: ${verdict.reason}` });
         return route.abort('blockedbyclient');
       }
+      if (request.frame().parentFrame() === null) {
+        // the main document: a placeholder now, and the tool navigates to the target itself
+        guard.redirect = target;
+        return route.fulfill({
+          status: 200,
+          headers: {
+            'content-type': 'text/html; charset=utf-8',
+            ...(outHeaders['set-cookie'] ? { 'set-cookie': outHeaders['set-cookie'] } : {}),
+          },
+          body: `<!doctype html><title>Redirecting</title><p>Redirecting to ${target.replace(/[<&"]/g, '')}</p>`,
+        });
+      }
       outHeaders.location = target;
       return route.fulfill({ status: res.status, headers: outHeaders, body: '' });
     }
@@ -310,6 +342,7 @@ export class BrowserPool {
           size += chunk.byteLength;
           if (size > maxPageBytes) {
             tooLarge = true;
+            abort.abort();
             break;
           }
           chunks.push(Buffer.from(chunk));
@@ -326,7 +359,6 @@ export class BrowserPool {
       clearTimeout(timer);
     }
     if (tooLarge) {
-      abort.abort();
       guard.blocked.push({ url, reason: tooBig });
       return route.abort('blockedbyclient');
     }

@@ -1,6 +1,6 @@
 /**
  * A small real web site on 127.0.0.1 for the browse tests: two articles wrapped in boilerplate (navigation,
- * cookie banner, footer), a form that posts and redirects to a thank-you page, a page that never finishes, a page whose script never yields,
+ * cookie banner, footer), a form that posts and redirects to a thank-you page, a page that never finishes, a page whose script never yields, redirects (/go?to=…, /loop),
  * a huge page, a page that tries to leave for file:///etc/passwd, a page whose image lives on another host
  * name, a page that sets cookies and one that shows the cookies it got, and a SearXNG stand-in answering GET /searx/search?q=…&format=json in SearXNG's JSON format.
  * Every request is recorded so tests can check what the browser asked for (and what it did not).
@@ -151,6 +151,12 @@ export async function startLocalWebSite(): Promise<LocalWebSite> {
               `<p>Busy page</p><script>addEventListener('DOMContentLoaded', () => setTimeout(() => { for (;;) {} }, 0));</script>`,
             ),
           );
+        case '/go':
+          res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+          return res.end();
+        case '/loop':
+          res.writeHead(302, { location: `/loop?n=${Number(url.searchParams.get('n') ?? 0) + 1}` });
+          return res.end();
         case '/pixel.png':
           res.writeHead(200, { 'content-type': 'image/png' });
           return res.end(Buffer.alloc(0));
