@@ -59,7 +59,7 @@ export class BullmqVisibility {
   async get(id: string): Promise<TaskDetail | undefined> {
     if (!isTaskId(id)) return undefined;
     const cap = capabilityOf(id);
-    const job = await this.ctx.getJob(id);
+    let job = await this.ctx.getJob(id);
     if (!job) {
       const held = await this.producer.heldSpec(id);
       if (!held) return undefined;
@@ -70,7 +70,15 @@ export class BullmqVisibility {
         timeline: [{ taskId: id, capability: cap, type: 'queued', at: held.createdAt }],
       };
     }
-    const [bullState, { logs }] = await Promise.all([job.getState(), this.ctx.queue(cap).getJobLogs(id)]);
+    let [bullState, { logs }] = await Promise.all([job.getState(), this.ctx.queue(cap).getJobLogs(id)]);
+    // the job was read just before it finished (a cancel or a failure being recorded): without a second
+    // read, its error is missing and a cancelled task reads as dead for a moment
+    for (let i = 0; i < 3 && (bullState === 'completed' || bullState === 'failed') && !job.finishedOn; i++) {
+      const again = await this.ctx.getJob(id);
+      if (!again) break;
+      job = again;
+      [bullState, { logs }] = await Promise.all([job.getState(), this.ctx.queue(cap).getJobLogs(id)]);
+    }
     const state = await this.stateOf(job, bullState);
     let runAt: number | undefined;
     if (bullState === 'delayed') {
