@@ -72,6 +72,7 @@ const HOP_HEADERS = new Set([
 const KEEP_CLOSED = 1000;
 /** A start that takes longer than this (a loaded machine) is given up and tried once more. */
 const LAUNCH_TIMEOUT_MS = 60_000;
+const CLOSE_PAGE_MS = 10_000;
 
 export class BrowserPool {
   private browser: Browser | undefined;
@@ -136,7 +137,17 @@ export class BrowserPool {
         release: async () => {
           if (released) return;
           released = true;
-          await page.close().catch(() => undefined);
+          // a page whose renderer hangs must not hold the task: its context goes with the tree
+          let timer: NodeJS.Timeout | undefined;
+          const closed = await Promise.race([
+            page.close().then(
+              () => true,
+              () => true,
+            ),
+            new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_PAGE_MS))),
+          ]);
+          clearTimeout(timer);
+          if (!closed) this.options.logger?.warn({ treeId }, 'a browse page did not close in time');
           tree.pages--;
           if (tree.pages === 0 && this.trees.get(treeId) === tree) this.armIdle(treeId, tree);
         },
