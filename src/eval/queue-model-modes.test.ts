@@ -1,11 +1,12 @@
 /**
  * The model modes as durable runs on the task queue (queue-run.ts, queue-handlers.ts), against a scripted
  * OpenAI-compatible server that answers by the problem in the request (real HTTP streaming, June's OpenAI
- * provider, the real SQLite queue, the real checker sandbox and bubblewrap):
+ * provider, the real queue, the real checker sandbox and bubblewrap):
  *
  * - `june eval run --mode completion` killed with SIGKILL while a sample it had already generated was
  *   being checked goes on with `june eval resume`, ends with the verdicts an in-process run gives, and the
  *   server saw exactly one generation request per sample (the recorded answer is checked, not asked again);
+ *   on each queue backend (SQLite, and BullMQ on a real redis-server of the test's own);
  * - `--mode agent` on the queue: each problem is a child task whose agent works in a workspace without the
  *   hidden tests; the verdicts, trajectories and the summary's efficiency come from the task records.
  */
@@ -35,7 +36,9 @@ import { HandlerRegistry } from '../tasks/handlers.js';
 import { sqliteQueueFile } from '../tasks/open-queue.js';
 import { startWorkers } from '../tasks/runtime.js';
 import { openSqliteQueue } from '../tasks/sqlite/sqlite-queue.js';
+import { testBackends } from '../tasks/testing/backends.js';
 import { eventually } from '../tasks/testing/eventually.js';
+import type { TaskQueue } from '../tasks/types.js';
 import { loadDataset, type Problem } from './datasets.js';
 import { createEvalHandlers } from './queue-handlers.js';
 import { readRunSpec, submitEvalRun, waitForEvalRun } from './queue-run.js';
@@ -88,6 +91,45 @@ function answerStream(text: string): ScriptedResponse {
   );
 }
 
+/**
+ * On BullMQ, a probe for the kill point: once at least two samples have their answer recorded (the
+ * `produce` step, in Redis), every request the server saw has its answer recorded (none in flight), and one
+ * recorded answer has no verdict yet, it calls `kill` and returns the samples whose check the kill cut
+ * short; undefined until then.
+ */
+async function bullmqKillPoint(url: string, runDir: string, generations: () => number, kill: () => void) {
+  const { openBullmqQueue } = await import('../tasks/bullmq/bullmq-queue.js');
+  const { Redis } = await import('ioredis');
+  const queue = await openBullmqQueue({ url, logger: createLogger('silent') });
+  const redis = new Redis(url);
+  const probe = async (): Promise<string[] | undefined> => {
+    const spec = readRunSpec(runDir);
+    if (!spec) return undefined;
+    const recorded = async () => {
+      const ids: string[] = [];
+      for (const c of await queue.children(spec.id))
+        if (c.kind === 'eval.sample' && (await redis.hexists(`june:_:steps:${c.id}`, 'produce')) === 1)
+          ids.push(c.id);
+      return ids;
+    };
+    const produced = await recorded();
+    const checked = (await queue.children(spec.id)).filter((c) => c.state === 'completed').length;
+    if (!(produced.length >= 2 && produced.length > checked && generations() === produced.length))
+      return undefined;
+    kill();
+    // the samples whose answer is recorded but whose check the kill cut short
+    const done = new Set(
+      (await queue.children(spec.id)).filter((c) => c.state === 'completed').map((c) => c.id),
+    );
+    return (await recorded()).filter((id) => !done.has(id));
+  };
+  const close = async () => {
+    redis.disconnect();
+    await queue.close();
+  };
+  return { probe, close };
+}
+
 describe.skipIf(!hasSharedData || !bwrap.ok)('eval model modes on the task queue (scripted server)', () => {
   let server: FakeOpenAiServer;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'june-eval-queue-modes-'));
@@ -102,179 +144,210 @@ describe.skipIf(!hasSharedData || !bwrap.ok)('eval model modes on the task queue
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('completion: a run killed with SIGKILL resumes, never asks the model twice for a sample, and gives the same verdicts', async () => {
-    server.reset();
-    server.route(CHAT_PATH, (_req, res, { record }) => {
-      const p = problemOf(record.body, FIRST_SIX);
-      if (!p) throw new Error('a request about no known problem');
-      play(res, answerStream(completionAnswer(p, FIRST_SIX.indexOf(p))));
-    });
-    const dataDir = path.join(dir, 'data');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      JUNE_DATA_DIR: dataDir,
-      JUNE_MODELS_DIR: path.join(dir, 'models'),
-      JUNE_OFFLINE: 'true',
-      JUNE_LLM: 'openai',
-      JUNE_LLM_BASE_URL: server.url,
-      JUNE_LLM_MODEL: 'plain-coder',
-      JUNE_LLM_RETRIES: '0',
-      JUNE_LOG_LEVEL: 'warn',
-      // the sample being checked at the kill comes back after its lease: short, so the test does not wait
-      JUNE_TASK_LEASE_MS: '2000',
-    };
-    const runDir = path.join(dir, 'completion');
-    const args = [
-      'eval',
-      'run',
-      '--dataset',
-      'humaneval',
-      '--problems',
-      DATA_FILES.humaneval,
-      '--mode',
-      'completion',
-      '--limit',
-      '6',
-      '--temperature',
-      '0.2',
-      '--concurrency',
-      '1',
-      '--out',
-      runDir,
-      '--json',
-    ];
-    const generations = () => server.chatRequests().length;
-    const first = spawn(process.execPath, juneArgv(args), { cwd: dir, env });
-    children.push(first);
-    let stderr = '';
-    first.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  for (const backend of testBackends()) {
+    describe(`completion mode on ${backend.name}`, () => {
+      let redisUrl: string | undefined;
+      beforeAll(async () => {
+        await backend.setup();
+        redisUrl = backend.redis()?.url;
+      });
+      afterAll(() => backend.teardown());
 
-    // kill while a sample whose answer is already recorded is being checked: every request the server
-    // saw has its answer recorded (none in flight), and one recorded answer has no verdict yet
-    const dbFile = sqliteQueueFile({ dataDir });
-    const cutShort = await eventually(
-      async () => {
-        if (first.exitCode !== null) throw new Error(`the run ended before the kill\n${stderr}`);
-        if (!fs.existsSync(dbFile)) return undefined;
-        const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-        try {
-          const tables = db.prepare("SELECT name FROM sqlite_master WHERE name IN ('steps', 'tasks')").all();
-          if (tables.length < 2) return undefined; // the schema is not there yet
-          const produced = (
-            db.prepare("SELECT count(*) AS n FROM steps WHERE step = 'produce'").get() as { n: number }
-          ).n;
-          const checked = (
-            db
-              .prepare("SELECT count(*) AS n FROM tasks WHERE kind = 'eval.sample' AND state = 'completed'")
-              .get() as { n: number }
-          ).n;
-          if (produced >= 2 && produced > checked && generations() === produced) {
-            first.kill('SIGKILL');
-            // the samples whose answer is recorded but whose check the kill cut short
-            const cut = db
-              .prepare(
-                "SELECT task_id AS id FROM steps WHERE step = 'produce' AND task_id NOT IN (SELECT id FROM tasks WHERE state = 'completed')",
-              )
-              .all() as { id: string }[];
-            return cut.map((r) => r.id);
-          }
-          return undefined;
-        } finally {
-          db.close();
+      it('completion: a run killed with SIGKILL resumes, never asks the model twice for a sample, and gives the same verdicts', async () => {
+        server.reset();
+        server.route(CHAT_PATH, (_req, res, { record }) => {
+          const p = problemOf(record.body, FIRST_SIX);
+          if (!p) throw new Error('a request about no known problem');
+          play(res, answerStream(completionAnswer(p, FIRST_SIX.indexOf(p))));
+        });
+        const dataDir = path.join(dir, `data-${backend.name}`);
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          HOME: dir,
+          JUNE_DATA_DIR: dataDir,
+          JUNE_MODELS_DIR: path.join(dir, 'models'),
+          JUNE_OFFLINE: 'true',
+          JUNE_LLM: 'openai',
+          JUNE_LLM_BASE_URL: server.url,
+          JUNE_LLM_MODEL: 'plain-coder',
+          JUNE_LLM_RETRIES: '0',
+          JUNE_LOG_LEVEL: 'warn',
+          // the sample being checked at the kill comes back after its lease: short, so the test does not wait
+          JUNE_TASK_LEASE_MS: '2000',
+          ...(redisUrl ? { JUNE_QUEUE: 'bullmq', JUNE_REDIS_URL: redisUrl } : {}),
+        };
+        const runDir = path.join(dir, `completion-${backend.name}`);
+        const args = [
+          'eval',
+          'run',
+          '--dataset',
+          'humaneval',
+          '--problems',
+          DATA_FILES.humaneval,
+          '--mode',
+          'completion',
+          '--limit',
+          '6',
+          '--temperature',
+          '0.2',
+          '--concurrency',
+          '1',
+          '--out',
+          runDir,
+          '--json',
+        ];
+        const generations = () => server.chatRequests().length;
+        const first = spawn(process.execPath, juneArgv(args), { cwd: dir, env });
+        children.push(first);
+        let stderr = '';
+        first.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+
+        // kill while a sample whose answer is already recorded is being checked: every request the server
+        // saw has its answer recorded (none in flight), and one recorded answer has no verdict yet
+        const dbFile = sqliteQueueFile({ dataDir });
+        const openQueue = async (): Promise<TaskQueue> => {
+          if (!redisUrl) return openSqliteQueue({ file: dbFile });
+          const { openBullmqQueue } = await import('../tasks/bullmq/bullmq-queue.js');
+          return openBullmqQueue({ url: redisUrl, logger: createLogger('silent') });
+        };
+        const onBullmq = redisUrl
+          ? await bullmqKillPoint(redisUrl, runDir, generations, () => first.kill('SIGKILL'))
+          : undefined;
+        const cutShort = await eventually(
+          async () => {
+            if (first.exitCode !== null) throw new Error(`the run ended before the kill\n${stderr}`);
+            if (onBullmq) return onBullmq.probe();
+            if (!fs.existsSync(dbFile)) return undefined;
+            const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+            try {
+              const tables = db
+                .prepare("SELECT name FROM sqlite_master WHERE name IN ('steps', 'tasks')")
+                .all();
+              if (tables.length < 2) return undefined; // the schema is not there yet
+              const produced = (
+                db.prepare("SELECT count(*) AS n FROM steps WHERE step = 'produce'").get() as { n: number }
+              ).n;
+              const checked = (
+                db
+                  .prepare(
+                    "SELECT count(*) AS n FROM tasks WHERE kind = 'eval.sample' AND state = 'completed'",
+                  )
+                  .get() as { n: number }
+              ).n;
+              if (produced >= 2 && produced > checked && generations() === produced) {
+                first.kill('SIGKILL');
+                // the samples whose answer is recorded but whose check the kill cut short
+                const cut = db
+                  .prepare(
+                    "SELECT task_id AS id FROM steps WHERE step = 'produce' AND task_id NOT IN (SELECT id FROM tasks WHERE state = 'completed')",
+                  )
+                  .all() as { id: string }[];
+                return cut.map((r) => r.id);
+              }
+              return undefined;
+            } finally {
+              db.close();
+            }
+          },
+          'a recorded answer being checked',
+          180_000,
+          50,
+        ).finally(() => onBullmq?.close());
+        await new Promise((r) => first.once('exit', r));
+        const killedAfter = generations();
+        expect(killedAfter).toBeLessThan(6);
+
+        const id = readRunSpec(runDir)!.id;
+        const queue = await openQueue();
+        const before = await queue.children(id);
+        const doneBefore = before.filter((c) => c.state === 'completed').map((c) => c.id);
+        expect(doneBefore.length).toBeGreaterThanOrEqual(1);
+        expect((await queue.get(id))!.task.state).toBe('waiting-children');
+        await queue.close();
+
+        // `june eval resume RUN` goes on with it (run.json holds the mode, n, temperature and model)
+        const resumed = await execJune(['eval', 'resume', runDir, '--json'], {
+          cwd: dir,
+          env,
+          timeoutMs: 300_000,
+        });
+        expect(resumed.stderr).toBe('');
+        expect(resumed.code).toBe(0);
+        const summary = JSON.parse(resumed.stdout) as EvalSummary & { runDir: string };
+
+        // one generation request per sample: the answers recorded before the kill were not asked for again
+        const perTask = new Map<string, number>();
+        for (const r of server.chatRequests()) {
+          const p = problemOf(r.body, FIRST_SIX)!;
+          perTask.set(p.taskId, (perTask.get(p.taskId) ?? 0) + 1);
+          expect(r.body!.temperature).toBe(0.2);
         }
-      },
-      'a recorded answer being checked',
-      180_000,
-      50,
-    );
-    await new Promise((r) => first.once('exit', r));
-    const killedAfter = generations();
-    expect(killedAfter).toBeLessThan(6);
+        expect([...perTask.entries()].sort()).toEqual(FIRST_SIX.map((p) => [p.taskId, 1]).sort());
 
-    const id = readRunSpec(runDir)!.id;
-    const queue = await openSqliteQueue({ file: dbFile });
-    const before = await queue.children(id);
-    const doneBefore = before.filter((c) => c.state === 'completed').map((c) => c.id);
-    expect(doneBefore.length).toBeGreaterThanOrEqual(1);
-    expect((await queue.get(id))!.task.state).toBe('waiting-children');
-    await queue.close();
+        const verdicts = fs
+          .readFileSync(path.join(runDir, 'results.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as SampleVerdict);
+        expect(verdicts.map((v) => [v.task_id, v.sample])).toEqual(FIRST_SIX.map((p) => [p.taskId, 0]));
+        expect(verdicts.map((v) => v.status === 'pass')).toEqual([true, false, true, false, true, false]);
+        expect(verdicts.every((v) => v.mode === 'completion' && v.metrics!.steps === 1)).toBe(true);
+        expect(summary).toMatchObject({
+          mode: 'completion',
+          model: 'plain-coder',
+          temperature: 0.2,
+          samples: 6,
+        });
+        expect(summary.passAtK.base['pass@1']).toBeCloseTo(0.5, 12);
+        // tokens of every sample counted once, the recorded ones included
+        expect(summary.efficiency).toMatchObject({ tokens: { prompt: 600, completion: 240 }, steps: 6 });
+        // the programs as checked, and each raw answer, are in the run directory
+        const programs = fs
+          .readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { task_id: string; solution: string });
+        expect(programs.map((p) => p.task_id)).toEqual(FIRST_SIX.map((p) => p.taskId));
+        expect(programs.every((p, i) => p.solution.includes(`def ${FIRST_SIX[i]!.entryPoint}(`))).toBe(true);
+        for (const v of verdicts)
+          expect(fs.existsSync(path.join(runDir, v.answer_file!)), v.task_id).toBe(true);
 
-    // `june eval resume RUN` goes on with it (run.json holds the mode, n, temperature and model)
-    const resumed = await execJune(['eval', 'resume', runDir, '--json'], {
-      cwd: dir,
-      env,
-      timeoutMs: 300_000,
+        const after = await openQueue();
+        try {
+          expect((await after.get(id))!.task.state).toBe('completed');
+          for (const child of doneBefore) expect((await after.get(child))!.task.attempts, child).toBe(1);
+          // a sample cut short in its check ran again from its recorded answer (the server count above)
+          expect(cutShort.length).toBeGreaterThanOrEqual(1);
+          for (const child of cutShort) {
+            const task = (await after.get(child))!.task;
+            expect(task.state).toBe('completed');
+            expect(task.attempts, child).toBeGreaterThanOrEqual(2);
+          }
+        } finally {
+          await after.close();
+        }
+
+        // the same answers checked in-process (no queue) give the same verdicts
+        const inProcess = await runModelEval(
+          configSchema.parse({ dataDir: dir, modelsDir: dir, offline: true }),
+          {
+            dataset: 'humaneval',
+            mode: 'completion',
+            model: new OpenAiLanguageModel({ baseUrl: server.url, model: 'plain-coder', retries: 0 }),
+            problemsFile: DATA_FILES.humaneval,
+            limit: 6,
+            outDir: path.join(dir, `in-process-${backend.name}`),
+            concurrency: 2,
+            temperature: 0.2,
+          },
+        );
+        expect(inProcess.verdicts.map((v) => [v.task_id, v.status])).toEqual(
+          verdicts.map((v) => [v.task_id, v.status]),
+        );
+        expect(inProcess.summary.perTask).toEqual(summary.perTask);
+      }, 600_000);
     });
-    expect(resumed.stderr).toBe('');
-    expect(resumed.code).toBe(0);
-    const summary = JSON.parse(resumed.stdout) as EvalSummary & { runDir: string };
-
-    // one generation request per sample: the answers recorded before the kill were not asked for again
-    const perTask = new Map<string, number>();
-    for (const r of server.chatRequests()) {
-      const p = problemOf(r.body, FIRST_SIX)!;
-      perTask.set(p.taskId, (perTask.get(p.taskId) ?? 0) + 1);
-      expect(r.body!.temperature).toBe(0.2);
-    }
-    expect([...perTask.entries()].sort()).toEqual(FIRST_SIX.map((p) => [p.taskId, 1]).sort());
-
-    const verdicts = fs
-      .readFileSync(path.join(runDir, 'results.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as SampleVerdict);
-    expect(verdicts.map((v) => [v.task_id, v.sample])).toEqual(FIRST_SIX.map((p) => [p.taskId, 0]));
-    expect(verdicts.map((v) => v.status === 'pass')).toEqual([true, false, true, false, true, false]);
-    expect(verdicts.every((v) => v.mode === 'completion' && v.metrics!.steps === 1)).toBe(true);
-    expect(summary).toMatchObject({ mode: 'completion', model: 'plain-coder', temperature: 0.2, samples: 6 });
-    expect(summary.passAtK.base['pass@1']).toBeCloseTo(0.5, 12);
-    // tokens of every sample counted once, the recorded ones included
-    expect(summary.efficiency).toMatchObject({ tokens: { prompt: 600, completion: 240 }, steps: 6 });
-    // the programs as checked, and each raw answer, are in the run directory
-    const programs = fs
-      .readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { task_id: string; solution: string });
-    expect(programs.map((p) => p.task_id)).toEqual(FIRST_SIX.map((p) => p.taskId));
-    expect(programs.every((p, i) => p.solution.includes(`def ${FIRST_SIX[i]!.entryPoint}(`))).toBe(true);
-    for (const v of verdicts) expect(fs.existsSync(path.join(runDir, v.answer_file!)), v.task_id).toBe(true);
-
-    const after = await openSqliteQueue({ file: dbFile });
-    try {
-      expect((await after.get(id))!.task.state).toBe('completed');
-      for (const child of doneBefore) expect((await after.get(child))!.task.attempts, child).toBe(1);
-      // a sample cut short in its check ran again from its recorded answer (the server count above)
-      expect(cutShort.length).toBeGreaterThanOrEqual(1);
-      for (const child of cutShort) {
-        const task = (await after.get(child))!.task;
-        expect(task.state).toBe('completed');
-        expect(task.attempts, child).toBeGreaterThanOrEqual(2);
-      }
-    } finally {
-      await after.close();
-    }
-
-    // the same answers checked in-process (no queue) give the same verdicts
-    const inProcess = await runModelEval(
-      configSchema.parse({ dataDir: dir, modelsDir: dir, offline: true }),
-      {
-        dataset: 'humaneval',
-        mode: 'completion',
-        model: new OpenAiLanguageModel({ baseUrl: server.url, model: 'plain-coder', retries: 0 }),
-        problemsFile: DATA_FILES.humaneval,
-        limit: 6,
-        outDir: path.join(dir, 'in-process'),
-        concurrency: 2,
-        temperature: 0.2,
-      },
-    );
-    expect(inProcess.verdicts.map((v) => [v.task_id, v.status])).toEqual(
-      verdicts.map((v) => [v.task_id, v.status]),
-    );
-    expect(inProcess.summary.perTask).toEqual(summary.perTask);
-  }, 600_000);
+  }
 
   it('agent: each problem is a child task; the agent works without the hidden tests and its solution is checked', async () => {
     const problems = ['HumanEval/2', 'HumanEval/4', 'HumanEval/7'].map((t) => humaneval!.byId.get(t)!);

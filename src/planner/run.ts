@@ -122,10 +122,19 @@ class TreeRun {
     }
   }
 
-  /** The run was stopped: when the root was cancelled, every child is cancelled too. */
+  /**
+   * The run was stopped: when the root was cancelled, every child is cancelled too. The worker stops an
+   * attempt for a cancel with a 'cancelled' reason, and records the cancel while this runs, so the reason
+   * decides; the root's record only backs it up (read in the middle of that write, as BullMQ may show it,
+   * the root can look dead for a moment).
+   */
   private async onAbort(): Promise<void> {
-    const root = await this.deps.queue.get(this.rootId).catch(() => undefined);
-    if (!root || !(root.task.cancelRequested || root.task.state === 'cancelled')) return;
+    const reason: unknown = this.ctx.signal.reason;
+    const byCancel = reason instanceof JuneError && reason.code === 'cancelled';
+    if (!byCancel) {
+      const root = await this.deps.queue.get(this.rootId).catch(() => undefined);
+      if (!root || !(root.task.cancelRequested || root.task.state === 'cancelled')) return;
+    }
     for (const id of this.childIds) await this.deps.queue.cancel(id).catch(() => false);
     removeTreeWork(this.config.dataDir, this.rootId);
   }
