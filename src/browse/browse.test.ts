@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countChildren } from '../../test/helpers/child-processes.js';
 import { hermesCall, nativeCalls, textOnly } from '../../test/helpers/fake-agent-scripts.js';
@@ -22,6 +23,7 @@ import { OpenAiLanguageModel } from '../providers/llm/openai.js';
 import { HandlerRegistry } from '../tasks/handlers.js';
 import { startWorkers } from '../tasks/runtime.js';
 import { openSqliteQueue, type SqliteTaskQueue } from '../tasks/sqlite/sqlite-queue.js';
+import { browseMetrics } from './metrics.js';
 import { CancelledError } from '../util/errors.js';
 import type { BrowsePayload, BrowseResult } from './contract.js';
 import {
@@ -67,7 +69,10 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  let promRegistry = new Registry();
+
   function setup(options: JuneConfigInput = {}, withQueue = false) {
+    promRegistry = new Registry();
     const config = configSchema.parse({
       dataDir,
       browseAllowPrivate: true,
@@ -87,6 +92,7 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
       config,
       logger,
       model: async () => model,
+      metrics: browseMetrics(promRegistry),
       ...(withQueue ? { queue: queue as unknown as BrowseQueue, watchPollMs: 500 } : {}),
     });
     services.push(service);
@@ -325,6 +331,17 @@ describe.skipIf(!haveChromium)('browse capability (real Chromium, local web site
     expect(observations()[2]).toMatch(/may open at most 2 pages \(JUNE_BROWSE_MAX_PAGES\)/);
     expect(site.requests.slice(before).filter((r) => r.path === '/form')).toHaveLength(0);
     expect(result.notes).toEqual([expect.stringMatching(/at most 2 pages/)]);
+    const metrics = await promRegistry.getMetricsAsJSON();
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      metrics
+        .flatMap((m) =>
+          m.values.map((v) => ({ ...v, metric: (v as { metricName?: string }).metricName ?? m.name })),
+        )
+        .find((v) => v.metric === name && Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    expect(value('browse_limits_total', { limit: 'pages' })).toBe(1);
+    expect(value('browse_tasks_total', { outcome: 'answered' })).toBe(1);
+    expect(value('browse_tool_calls_total', { tool: 'open_url' })).toBe(3);
+    expect(value('browse_pages_sum')).toBe(2);
   });
 
   it('stops at the step limit and answers with what it found, without tools', async () => {

@@ -18,6 +18,7 @@ import type { LanguageModel } from '../providers/types.js';
 import { CancelledError, JuneError } from '../util/errors.js';
 import { BROWSE_CAPABILITY, BROWSE_KIND, browsePayloadSchema, type BrowseResult } from './contract.js';
 import { runBrowseLoop } from './loop.js';
+import { browseMetrics, limitKind, type BrowseMetrics } from './metrics.js';
 import type { ToolState } from './page-tools.js';
 import { BrowserPool, TreeClosedError } from './session.js';
 
@@ -57,6 +58,8 @@ export interface BrowseDeps {
   queue?: BrowseQueue;
   /** How often a watched root's state is read again, besides its events (default 15 s). */
   watchPollMs?: number;
+  /** Default: on prom-client's default registry. */
+  metrics?: BrowseMetrics;
 }
 
 export interface BrowseService {
@@ -85,6 +88,7 @@ export function registerBrowseHandler(registry: BrowseRegistry, deps: BrowseDeps
     limits: { pageTimeoutMs: config.browsePageTimeoutMs, maxPageBytes: config.browseMaxPageBytes, policy },
     logger,
   });
+  const metrics = deps.metrics ?? browseMetrics();
   let modelPromise: Promise<LanguageModel> | undefined;
   const model =
     deps.model ??
@@ -213,10 +217,14 @@ export function registerBrowseHandler(registry: BrowseRegistry, deps: BrowseDeps
         ...(p.maxTokens !== undefined ? { maxTokens: p.maxTokens } : {}),
         signal,
         logger: ctx.logger ?? logger,
+        onTool: (tool) => metrics.toolCalls.inc({ tool }),
         onStep: (step, activity) =>
           void ctx.reportProgress('step', { step, activity }).catch(() => undefined),
       });
       if (result.limitHit) state.notes.push(`Browsing stopped early: ${result.limitHit}.`);
+      metrics.tasks.inc({ outcome: result.limitHit ? 'limit' : 'answered' });
+      metrics.pages.observe(state.pages);
+      for (const note of state.notes) metrics.limits.inc({ limit: limitKind(note) });
       return {
         text: result.answer,
         ...(state.files.length ? { files: state.files } : {}),
@@ -224,6 +232,7 @@ export function registerBrowseHandler(registry: BrowseRegistry, deps: BrowseDeps
         tokens: result.tokens,
       };
     } catch (err) {
+      metrics.tasks.inc({ outcome: signal.aborted ? 'cancelled' : 'failed' });
       if (signal.aborted) throw new CancelledError('the browse task was cancelled');
       throw err;
     } finally {

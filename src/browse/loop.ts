@@ -36,6 +36,8 @@ export interface BrowseLoopOptions {
   signal?: AbortSignal;
   logger?: Logger;
   onStep?: (step: number, activity: string) => void;
+  /** Each tool call that is run (for metrics). */
+  onTool?: (tool: string) => void;
 }
 
 export interface BrowseLoopResult {
@@ -96,6 +98,7 @@ export async function runBrowseLoop(o: BrowseLoopOptions): Promise<BrowseLoopRes
         return { answer: (parsed.args as { answer: string }).answer.trim(), steps: step, tokens };
       }
       o.onStep?.(step, activityOf(call.name, parsed.args));
+      o.onTool?.(call.name);
       let observation: string;
       try {
         observation = await runBrowseTool(call.name as BrowseToolName, parsed.args, o.state);
