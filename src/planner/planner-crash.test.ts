@@ -169,7 +169,7 @@ for (const backend of testBackends()) {
       } finally {
         never.open();
       }
-    });
+    }, 300_000);
 
     it('while its subtasks run in another worker: the next root finds them running, enqueues none again', async () => {
       const { q, settings } = await setup(backend);
@@ -206,7 +206,7 @@ for (const backend of testBackends()) {
       } finally {
         release.open();
       }
-    });
+    }, 300_000);
 
     it('while its subtasks run in the same process: they run again, each still one task', async () => {
       const { q, settings } = await setup(backend);
@@ -238,7 +238,7 @@ for (const backend of testBackends()) {
       } finally {
         never.open();
       }
-    });
+    }, 300_000);
 
     it('during composing: the next worker reuses the recorded plan and results, and only composes again', async () => {
       const { q, settings } = await setup(backend);
@@ -261,6 +261,6 @@ for (const backend of testBackends()) {
       } finally {
         never.open();
       }
-    });
+    }, 300_000);
   });
 }
