@@ -6,8 +6,8 @@
 #   docker run … IMAGE eval …
 # Two stages: the builder has the C toolchain and npm's dev dependencies (TypeScript, native addons,
 # the pocketsphinx helper); the runtime stage gets only what June runs: Node 20, ffmpeg, espeak-ng,
-# pocketsphinx with its US-English model, bubblewrap and python3 (the code sandbox and june eval), and the
-# built app. Compose file: deploy/compose.yaml.
+# pocketsphinx with its US-English model, bubblewrap and python3 (the code sandbox and june eval), Chromium
+# (browse; optional), and the built app. Compose file: deploy/compose.yaml.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -34,6 +34,7 @@ COPY src ./src
 COPY samples ./samples
 RUN npm run build \
  && sh native/build.sh /opt/june/cache/june/bin \
+ && sh native/build-launch.sh /opt/june/cache/june/bin \
  && npm prune --omit=dev --no-audit --no-fund
 # The CUDA and Vulkan builds of the embedded engines (llama.cpp, whisper.cpp: about 900 MB) stay out unless
 # asked for: in the compose and Kubernetes stacks the GPU work runs in vLLM and faster-whisper, and June's
@@ -49,9 +50,13 @@ RUN if [ "$EMBEDDED_GPU" != 1 ]; then \
 FROM ${NODE_IMAGE} AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 # hadolint ignore=DL3008
+# WITH_CHROMIUM=1 (default) adds Debian's Chromium for the browse capability (about 300 MB);
+# --build-arg WITH_CHROMIUM=0 leaves it out, and workers then do not serve browse.
+ARG WITH_CHROMIUM=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ffmpeg espeak-ng pocketsphinx pocketsphinx-en-us bubblewrap python3 tini ca-certificates \
+ && if [ "$WITH_CHROMIUM" = 1 ]; then apt-get install -y --no-install-recommends chromium fonts-dejavu-core; fi \
  && rm -rf /var/lib/apt/lists/*
 
 # June runs as an unprivileged user; /data (tasks.db, conversations) and /models (model cache) are
@@ -67,7 +72,8 @@ COPY --from=builder --chown=root:root /src/node_modules ./node_modules
 COPY --from=builder --chown=root:root /src/dist ./dist
 COPY --from=builder --chown=root:root /src/native ./native
 COPY --from=builder --chown=root:root /src/samples ./samples
-# the prebuilt pocketsphinx helper, newer than its source so native/build.sh never rebuilds it
+# the prebuilt pocketsphinx helper and sandbox launcher, newer than their sources so native/build.sh and
+# native/build-launch.sh never rebuild them (the runtime has no compiler)
 COPY --from=builder --chown=root:root /opt/june/cache /opt/june/cache
 RUN ln -s /app/dist/cli/main.js /usr/local/bin/june && chmod 0755 /app/dist/cli/main.js
 
