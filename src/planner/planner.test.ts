@@ -474,6 +474,31 @@ for (const backend of backends) {
       }
     });
 
+    it('cancelTree cancels the root and its running child, and the tree view shows both cancelled', async () => {
+      const h = await harness();
+      const never = gate();
+      scriptPlanner(server, {
+        plans: [{ plan: { goal: 'Wait', subtasks: [chat('w', 'STEP-WAIT')] } }],
+        subtask: () => ({ text: 'never sent', hold: never.promise }),
+      });
+      try {
+        const id = await h.run({ request: 'wait' });
+        const childId = await eventually(async () => {
+          const s = (await planTree(h.queue, id))?.subtasks[0];
+          return s?.state === 'active' ? s.taskId : undefined;
+        }, 'the subtask to run');
+        expect(await cancelTree(h.queue, id)).toBe(2);
+        expect((await h.settled(id)).task.state).toBe('cancelled');
+        expect((await h.settled(childId)).task.state).toBe('cancelled');
+        const tree = (await planTree(h.queue, id))!;
+        expect(tree.root.state).toBe('cancelled');
+        expect(tree.subtasks.map((s) => [s.subtaskId, s.state])).toEqual([['w', 'cancelled']]);
+        expect(await subtaskTasks(h.queue)).toHaveLength(1);
+      } finally {
+        never.open();
+      }
+    });
+
     it('stops a tree at its time limit and cancels the child still running', async () => {
       const h = await harness({ planMaxSeconds: 10 });
       const never = gate();
