@@ -10,6 +10,7 @@
 import { CODE_CAPABILITY, CODE_TASK_KIND, type CodeTaskPayload } from '../agent/code-contract.js';
 import type { TurnTool } from '../pipeline/types.js';
 import type { TaskQueue, TaskState } from '../tasks/types.js';
+import { taskTool, workerServes, type ToolTurn } from './task-tool.js';
 import { replyTarget } from './turn-task.js';
 import type { InboundMessage } from './types.js';
 
@@ -21,9 +22,8 @@ export const CANCELLED_ONE_TEXT = 'Cancelled the coding task.';
 export const NOTHING_TO_CANCEL_TEXT = 'Nothing to cancel.';
 
 /** Whether some registered worker serves coding tasks. */
-export async function codeWorkerAvailable(queue: TaskQueue): Promise<boolean> {
-  const workers = await queue.listWorkers();
-  return workers.some((w) => w.capabilities.includes(CODE_CAPABILITY));
+export function codeWorkerAvailable(queue: TaskQueue): Promise<boolean> {
+  return workerServes(queue, CODE_CAPABILITY);
 }
 
 export interface CodeRequest {
@@ -101,51 +101,28 @@ export function queueDelegation(queue: TaskQueue, enabled: boolean): CodeDelegat
  * The `delegate_coding_task` tool for one turn: a call enqueues a coding task replying to the turn's chat
  * (the n-th call of a turn keeps its key, so a retried turn makes no second task).
  */
-export function delegateTool(
-  delegation: CodeDelegation,
-  turn: { message: InboundMessage; taskId: string; spoke: boolean; language?: string },
-): TurnTool {
-  let calls = 0;
-  return {
-    definition: {
+export function delegateTool(delegation: CodeDelegation, turn: ToolTurn): TurnTool {
+  return taskTool(
+    {
       name: DELEGATE_TOOL_NAME,
       description:
         'Hand a task that needs code to the coding agent: writing a script or program, fixing or changing ' +
         'code, running tests or commands. It works in a sandbox and sends the user a summary and the ' +
         'changed files when done. Describe the whole task; answer the user briefly afterwards.',
-      parameters: {
-        type: 'object',
-        properties: {
-          task: { type: 'string', description: 'What to build or fix, with every detail the user gave' },
-        },
-        required: ['task'],
-      },
+      taskDescription: 'What to build or fix, with every detail the user gave',
+      emptyText: DELEGATE_EMPTY_TEXT,
+      startedText: DELEGATED_TEXT,
+      keyPrefix: 'delegate',
+      start: (task, idempotencyKey) =>
+        delegation.start({
+          message: turn.message,
+          task,
+          spoke: turn.spoke,
+          ...(turn.language ? { language: turn.language } : {}),
+          idempotencyKey,
+          delegated: true,
+        }),
     },
-    async call(argumentsJson) {
-      const n = ++calls;
-      const task = taskArgument(argumentsJson);
-      if (!task) return DELEGATE_EMPTY_TEXT;
-      await delegation.start({
-        message: turn.message,
-        task,
-        spoke: turn.spoke,
-        ...(turn.language ? { language: turn.language } : {}),
-        idempotencyKey: `delegate:${turn.taskId}:${n}`,
-        delegated: true,
-      });
-      return DELEGATED_TEXT;
-    },
-  };
-}
-
-/** The `task` string of the tool's arguments (a bare string is taken as the task too). */
-function taskArgument(json: string): string {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    if (typeof parsed === 'string') return parsed.trim();
-    const task = (parsed as { task?: unknown } | null)?.task;
-    return typeof task === 'string' ? task.trim() : '';
-  } catch {
-    return '';
-  }
+    turn,
+  );
 }

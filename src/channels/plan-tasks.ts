@@ -20,6 +20,7 @@ import {
   type PlanRunResult,
 } from '../planner/contract.js';
 import type { Task, TaskQueue, TaskState } from '../tasks/types.js';
+import { taskTool, workerServes, type ToolTurn } from './task-tool.js';
 import { replyTarget } from './turn-task.js';
 import type { InboundMessage, ReplyTarget } from './types.js';
 
@@ -37,9 +38,8 @@ export const NOT_YOURS_TEXT = 'Only the person who asked for this plan can appro
 export const APPROVE_DATA_PREFIX = 'go:';
 
 /** Whether some registered worker serves plans. */
-export async function planWorkerAvailable(queue: TaskQueue): Promise<boolean> {
-  const workers = await queue.listWorkers();
-  return workers.some((w) => w.capabilities.includes(PLAN_RUN_CAPABILITY));
+export function planWorkerAvailable(queue: TaskQueue): Promise<boolean> {
+  return workerServes(queue, PLAN_RUN_CAPABILITY);
 }
 
 export interface PlanRequest {
@@ -200,51 +200,28 @@ export function queuePlanDelegation(queue: TaskQueue, enabled: boolean): PlanDel
  * The `plan_task` tool for one turn: a call enqueues a plan.run replying to the turn's chat (the n-th call
  * of a turn keeps its key, so a retried turn makes no second tree).
  */
-export function planTool(
-  delegation: PlanDelegation,
-  turn: { message: InboundMessage; taskId: string; spoke: boolean; language?: string },
-): TurnTool {
-  let calls = 0;
-  return {
-    definition: {
+export function planTool(delegation: PlanDelegation, turn: ToolTurn): TurnTool {
+  return taskTool(
+    {
       name: PLAN_TOOL_NAME,
       description:
         'Start a task that takes several steps (research on the web, then writing; changing code, then ' +
         'summarising; comparing several pages). A planner splits it into subtasks run by workers, keeps ' +
         'the user informed and sends the result when done. Describe the whole task; answer the user ' +
         'briefly afterwards.',
-      parameters: {
-        type: 'object',
-        properties: {
-          task: { type: 'string', description: 'The whole task, with every detail the user gave' },
-        },
-        required: ['task'],
-      },
+      taskDescription: 'The whole task, with every detail the user gave',
+      emptyText: PLAN_EMPTY_TEXT,
+      startedText: PLANNED_TEXT,
+      keyPrefix: 'plan-tool',
+      start: (request, idempotencyKey) =>
+        delegation.start({
+          message: turn.message,
+          request,
+          spoke: turn.spoke,
+          ...(turn.language ? { language: turn.language } : {}),
+          idempotencyKey,
+        }),
     },
-    async call(argumentsJson) {
-      const n = ++calls;
-      const request = taskArgument(argumentsJson);
-      if (!request) return PLAN_EMPTY_TEXT;
-      await delegation.start({
-        message: turn.message,
-        request,
-        spoke: turn.spoke,
-        ...(turn.language ? { language: turn.language } : {}),
-        idempotencyKey: `plan-tool:${turn.taskId}:${n}`,
-      });
-      return PLANNED_TEXT;
-    },
-  };
-}
-
-/** The `task` string of the tool's arguments (a bare string is taken as the task too). */
-function taskArgument(json: string): string {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    if (typeof parsed === 'string') return parsed.trim();
-    const task = (parsed as { task?: unknown } | null)?.task;
-    return typeof task === 'string' ? task.trim() : '';
-  } catch {
-    return '';
-  }
+    turn,
+  );
 }
