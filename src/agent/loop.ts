@@ -15,7 +15,12 @@
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from '../observability/logger.js';
 import { inSpan, startSpan } from '../observability/tracing.js';
-import type { ChatMessage, LanguageModel, ToolCall } from '../providers/types.js';
+import {
+  toolCallFormatError,
+  type ChatMessage,
+  type LanguageModel,
+  type ToolCall,
+} from '../providers/types.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { CancelledError, MalformedOutputError, toJuneError } from '../util/errors.js';
 import { estimateTokens, fitContext, truncateObservation } from './context.js';
@@ -280,7 +285,7 @@ async function askModel(o: AgentRunOptions, messages: ChatMessage[], parent: Spa
     } catch (err) {
       // A tool call the decoder could not read (broken JSON in Hermes tags) is the model's format error.
       if (!(err instanceof MalformedOutputError)) throw err;
-      reply.error = `your tool call could not be read: ${err.message.replace(/^[\w-]+: /, '')}`;
+      reply.error = toolCallFormatError(err);
       reply.toolCalls = [];
     }
     reply.totalMs = performance.now() - t0;

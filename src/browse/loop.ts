@@ -6,8 +6,13 @@
  * the model then gets one last turn without tools to answer with what it has found.
  */
 import type { Logger } from '../observability/logger.js';
-import type { ChatMessage, LanguageModel, ToolCall } from '../providers/types.js';
-import { CancelledError, MalformedOutputError } from '../util/errors.js';
+import {
+  collectChatOrFormatError,
+  type ChatMessage,
+  type LanguageModel,
+  type ToolCall,
+} from '../providers/types.js';
+import { CancelledError } from '../util/errors.js';
 import {
   activityOf,
   browseToolDefinitions,
@@ -130,25 +135,15 @@ async function ask(
   withTools: boolean,
   tokens: { prompt: number; completion: number },
 ): Promise<Reply> {
-  const reply: Reply = { text: '', toolCalls: [] };
-  try {
-    for await (const ev of o.model.chatStream({
+  const { text, toolCalls, usage, malformed } = await collectChatOrFormatError(
+    o.model.chatStream({
       messages,
       ...(withTools ? { tools: browseToolDefinitions } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
-    })) {
-      if (ev.type === 'text') reply.text += ev.text;
-      else if (ev.type === 'retract') reply.text = '';
-      else if (ev.type === 'tool_call') reply.toolCalls.push(ev.call);
-      else if (ev.type === 'done') {
-        tokens.prompt += ev.usage?.promptTokens ?? 0;
-        tokens.completion += ev.usage?.completionTokens ?? 0;
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof MalformedOutputError)) throw err;
-    reply.error = `your tool call could not be read: ${err.message.replace(/^[\w-]+: /, '')}`;
-    reply.toolCalls = [];
-  }
-  return reply;
+    }),
+  );
+  tokens.prompt += usage?.promptTokens ?? 0;
+  tokens.completion += usage?.completionTokens ?? 0;
+  // a reply whose tool call could not be read runs none of its calls: the model hears its format error
+  return malformed ? { text, toolCalls: [], error: malformed } : { text, toolCalls };
 }

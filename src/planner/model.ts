@@ -4,8 +4,13 @@
  * provider), sending an invalid plan back once with the reason, and composing the final answer from the
  * subtasks' results. Token use is counted from the server's usage, estimated from the text when it gives none.
  */
-import type { ChatMessage, ChatResult, LanguageModel, ToolDefinition } from '../providers/types.js';
-import { MalformedOutputError } from '../util/errors.js';
+import {
+  collectChatOrFormatError,
+  type ChatMessage,
+  type ChatResult,
+  type LanguageModel,
+  type ToolDefinition,
+} from '../providers/types.js';
 import type { Plan, PlanCost } from './contract.js';
 import { checkPlan, SUBTASK_CAPABILITIES, type PlanLimitKind, type PlanLimits } from './plan.js';
 
@@ -62,31 +67,15 @@ async function ask(
   messages: ChatMessage[],
   o: { tools?: ToolDefinition[]; signal?: AbortSignal; maxTokens?: number; temperature?: number },
 ): Promise<{ reply: ChatResult; usage: Usage; malformed?: string }> {
-  const reply: ChatResult = { text: '', reasoning: '', toolCalls: [], finishReason: 'unknown' };
-  let malformed: string | undefined;
-  try {
-    for await (const ev of llm.chatStream({
+  const { malformed, ...reply } = await collectChatOrFormatError(
+    llm.chatStream({
       messages,
       ...(o.tools ? { tools: o.tools } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
-    })) {
-      if (ev.type === 'text') reply.text += ev.text;
-      else if (ev.type === 'reasoning') reply.reasoning += ev.text;
-      else if (ev.type === 'retract') {
-        reply.reasoning += ev.text;
-        reply.text = '';
-      } else if (ev.type === 'tool_call') reply.toolCalls.push(ev.call);
-      else {
-        reply.finishReason = ev.finishReason;
-        if (ev.usage) reply.usage = ev.usage;
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof MalformedOutputError)) throw err;
-    malformed = `your tool call could not be read: ${err.message.replace(/^[\w-]+: /, '')}`;
-  }
+    }),
+  );
   const prompt = reply.usage?.promptTokens ?? estimate(messages.map((m) => m.content).join('\n'));
   const completion =
     reply.usage?.completionTokens ?? estimate(reply.text + reply.reasoning) + reply.toolCalls.length * 50;

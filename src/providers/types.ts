@@ -4,6 +4,7 @@
  */
 
 import type { PcmAudio } from '../audio/pcm-audio.js';
+import { MalformedOutputError } from '../util/errors.js';
 
 export type { PcmAudio };
 
@@ -125,6 +126,34 @@ export interface ChatResult {
 /** Drains a chat stream into one result. */
 export async function collectChat(stream: AsyncIterable<LlmStreamEvent>): Promise<ChatResult> {
   const result: ChatResult = { text: '', reasoning: '', toolCalls: [], finishReason: 'unknown' };
+  await drainInto(stream, result);
+  return result;
+}
+
+/**
+ * Drains a chat stream as collectChat does, except that a tool call the decoder could not read (broken
+ * JSON in Hermes tags: MalformedOutputError) ends it without throwing: what came before is returned with
+ * `malformed`, the sentence that tells the model its format error (tool loops show it as an observation).
+ */
+export async function collectChatOrFormatError(
+  stream: AsyncIterable<LlmStreamEvent>,
+): Promise<ChatResult & { malformed?: string }> {
+  const result: ChatResult = { text: '', reasoning: '', toolCalls: [], finishReason: 'unknown' };
+  try {
+    await drainInto(stream, result);
+  } catch (err) {
+    if (!(err instanceof MalformedOutputError)) throw err;
+    return { ...result, malformed: toolCallFormatError(err) };
+  }
+  return result;
+}
+
+/** The observation that tells a model its tool call could not be read. */
+export function toolCallFormatError(err: MalformedOutputError): string {
+  return `your tool call could not be read: ${err.message.replace(/^[\w-]+: /, '')}`;
+}
+
+async function drainInto(stream: AsyncIterable<LlmStreamEvent>, result: ChatResult): Promise<void> {
   for await (const ev of stream) {
     if (ev.type === 'text') result.text += ev.text;
     else if (ev.type === 'reasoning') result.reasoning += ev.text;
@@ -137,7 +166,6 @@ export async function collectChat(stream: AsyncIterable<LlmStreamEvent>): Promis
       if (ev.usage) result.usage = ev.usage;
     }
   }
-  return result;
 }
 
 // ---------------------------------------------------------------- text-to-speech
